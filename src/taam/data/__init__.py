@@ -1,0 +1,1 @@
+"""Data flow up to the model: sources → budget → tokenizer → shards → sampler."""

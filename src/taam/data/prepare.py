@@ -1,0 +1,135 @@
+"""From sources to shards: the data half of a run, with its budget ledger.
+
+sources → budget selection → tokenizer (balanced sample) → per-language shards, all cached
+under a content key so that a second run with the same data skips tokenisation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from taam.data import budget as budget_rules
+from taam.data.shards import ShardSet, dataset_key, write_shards
+from taam.data.sources import load_source
+from taam.data.tokenizer import balanced_sample, train_tokenizer
+from taam.languages import byte_premiums, check_code
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedData:
+    shards: ShardSet
+    ledger: dict
+    tokenizer_dir: Path
+
+
+def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedData:
+    """Select, tokenise and shard the data described by the ``data`` config group."""
+    languages = [check_code(lang) for lang in cfg["languages"]]
+    if len(set(languages)) != len(languages):
+        raise budget_rules.DataError(f"data.languages lists a language twice: {languages}")
+    missing = [lang for lang in languages if lang not in cfg["source"]]
+    if missing:
+        raise budget_rules.DataError(
+            f"data.source has no entry for {', '.join(missing)}; add data.source.<lang>=sample, "
+            f"a folder, or hf:<dataset id or saved copy>."
+        )
+    premiums = byte_premiums(languages, cfg.get("byte_premium") or {})
+    documents = {lang: load_source(lang, str(cfg["source"][lang])) for lang in languages}
+    tok_cfg = dict(cfg["tokenizer"])
+    budget = cfg["budget"]
+    tokenizer, count_tokens = None, None
+    if budget["unit"] == "tokens":  # counting in model tokens needs the tokenizer first
+        tokenizer = _train(documents, tok_cfg)
+        backend = tokenizer.backend_tokenizer
+
+        def count_tokens(text: str) -> int:
+            return len(backend.encode(text, add_special_tokens=False).ids)
+
+    selection = budget_rules.select_documents(
+        documents,
+        premiums,
+        total_words=float(budget["total_words_m"]) * 1e6,
+        unit=budget["unit"],
+        allocation=budget.get("allocation", "equal"),
+        heldout_fraction=float(cfg["heldout_fraction"]),
+        seed=int(cfg["seed"]),
+        count_tokens=count_tokens,
+    )
+    texts = {
+        f"{lang}/{split}": [d.text for d in getattr(sel, split)]
+        for lang, sel in selection.languages.items()
+        for split in ("train", "heldout")
+    }
+    key = dataset_key(texts, {**tok_cfg, "trained_on": "candidates" if tokenizer else "selection"})
+    root = Path(cache_dir).expanduser() / key
+    if (root / "meta.json").exists():
+        log.info("data: reusing cached shards %s (skipping tokenisation)", root)
+    else:
+        log.info("data: tokenising into %s", root)
+        tokenizer = tokenizer or _train(
+            {k: v.train for k, v in selection.languages.items()}, tok_cfg
+        )
+        splits = {
+            lang: {"train": sel.train, "heldout": sel.heldout}
+            for lang, sel in selection.languages.items()
+        }
+        write_shards(
+            root, tokenizer, splits, {"key": key, "languages": languages, "tokenizer": tok_cfg}
+        )
+    shards = ShardSet(root, languages, seq_len)
+    tokens = {lang: shards.meta["tokens"][lang]["train"] for lang in languages}
+    ledger = budget_rules.build_ledger(selection, premiums, tokens)
+    ledger["data_key"] = key
+    return PreparedData(shards=shards, ledger=ledger, tokenizer_dir=shards.tokenizer_dir)
+
+
+def _train(documents: Mapping, tok_cfg: Mapping):
+    return train_tokenizer(
+        balanced_sample(documents, tok_cfg["sample_bytes_per_language"]), tok_cfg["vocab_size"]
+    )
+
+
+def ledger_table(ledger: Mapping) -> Table:
+    """The ledger as a rich table (one row per language, then the totals)."""
+    table = Table(
+        title=f"Budget ledger (unit: {ledger['unit']}, budget {ledger['budget'] / 1e6:.4f}M)"
+    )
+    for column in (
+        "language",
+        "documents",
+        "bytes",
+        "words",
+        "tokens",
+        "BP",
+        "eng-equiv words",
+        "share",
+    ):
+        table.add_column(column, justify="right")
+    rows = [
+        *list(ledger["languages"].items()),
+        ("total", {**ledger["totals"], "byte_premium": None}),
+    ]
+    for lang, r in rows:
+        table.add_row(
+            lang,
+            f"{r['documents']:,}",
+            f"{r['bytes']:,}",
+            f"{r['words']:,}",
+            f"{r['tokens']:,}",
+            "" if r["byte_premium"] is None else f"{r['byte_premium']:.4f}",
+            f"{r['english_equivalent_words']:,.0f}",
+            f"{r['share']:,.0f}",
+        )
+    return table
+
+
+def print_ledger(ledger: Mapping) -> None:
+    Console().print(ledger_table(ledger))

@@ -1,0 +1,147 @@
+"""Per-language token shards: a flat memory-mapped token array plus document offsets.
+
+Layout of one prepared dataset (``<cache>/<key>/``)::
+
+    tokenizer/            the shared tokenizer (AutoTokenizer loads it)
+    <lang>/train.bin      all training documents, each as BOS ids EOS, concatenated
+    <lang>/train_docs.npy document start offsets into train.bin (plus the end)
+    <lang>/heldout.bin    the held-out documents, same format
+    <lang>/heldout_docs.npy
+    meta.json             token counts, dtype, the key's inputs
+
+A training *sequence* of language i is the window ``tokens[s·T : s·T + T + 1]``: T inputs
+and T next-token targets; consecutive sequences overlap by one token so every token but
+the first is a target exactly once per epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from transformers import PreTrainedTokenizerFast
+
+from taam.data.sources import Document
+from taam.io import atomic_directory, commit_directory, write_json
+
+ENCODE_BATCH = 1024  # documents per encode_batch call (the Rust side runs them in parallel)
+
+
+def dataset_key(selection_texts: Mapping[str, Sequence[str]], tokenizer_config: Mapping) -> str:
+    """Content key: the selected texts in order plus the tokenizer settings."""
+    digest = hashlib.sha256(json.dumps(dict(tokenizer_config), sort_keys=True).encode())
+    for lang, texts in selection_texts.items():
+        digest.update(lang.encode())
+        for text in texts:
+            digest.update(hashlib.sha256(text.encode()).digest())
+    return digest.hexdigest()[:16]
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16) if vocab_size <= 2**16 else np.dtype(np.uint32)
+
+
+def encode_documents(
+    tokenizer: PreTrainedTokenizerFast, docs: Sequence[Document], dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """BOS + ids + EOS per document, concatenated; returns (tokens, doc offsets with end)."""
+    backend = tokenizer.backend_tokenizer
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    pieces, lengths = [], []
+    for start in range(0, len(docs), ENCODE_BATCH):
+        batch = [d.text for d in docs[start : start + ENCODE_BATCH]]
+        for enc in backend.encode_batch(batch, add_special_tokens=False):
+            ids = np.empty(len(enc.ids) + 2, dtype=dtype)
+            ids[0], ids[1:-1], ids[-1] = bos, enc.ids, eos
+            pieces.append(ids)
+            lengths.append(len(ids))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    return tokens, offsets
+
+
+def write_shards(
+    root: Path,
+    tokenizer: PreTrainedTokenizerFast,
+    splits: Mapping[str, Mapping[str, Sequence[Document]]],
+    meta: Mapping,
+) -> Path:
+    """Tokenise every language's splits into ``root`` (written atomically as a whole)."""
+    tmp = atomic_directory(root)
+    try:
+        dtype = token_dtype(len(tokenizer))
+        tokenizer.save_pretrained(tmp / "tokenizer")
+        counts: dict[str, dict[str, int]] = {}
+        for lang, by_split in splits.items():
+            (tmp / lang).mkdir()
+            counts[lang] = {}
+            for split, docs in by_split.items():
+                tokens, offsets = encode_documents(tokenizer, docs, dtype)
+                tokens.tofile(tmp / lang / f"{split}.bin")
+                np.save(tmp / lang / f"{split}_docs.npy", offsets)
+                counts[lang][split] = len(tokens)
+                texts = [{"text": d.text} for d in docs] if split == "heldout" else None
+                if texts is not None:
+                    with (tmp / lang / "heldout.jsonl").open("w", encoding="utf-8") as f:
+                        f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
+        write_json(tmp / "meta.json", {**meta, "dtype": dtype.name, "tokens": counts})
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return commit_directory(tmp, root)
+
+
+@dataclass
+class LanguageShard:
+    """One language's training tokens, cut into overlapping windows of T + 1."""
+
+    tokens: np.ndarray  # memory-mapped
+    seq_len: int
+
+    @property
+    def num_sequences(self) -> int:
+        return max(0, (len(self.tokens) - 1) // self.seq_len)
+
+    @property
+    def unique_tokens(self) -> int:
+        """Target tokens in one epoch (each sequence predicts T tokens)."""
+        return self.num_sequences * self.seq_len
+
+    def sequence(self, index: int) -> np.ndarray:
+        start = index * self.seq_len
+        return self.tokens[start : start + self.seq_len + 1]
+
+
+class ShardSet:
+    """The prepared dataset at ``root``: per-language shards and the tokenizer."""
+
+    def __init__(self, root: str | Path, languages: Sequence[str], seq_len: int) -> None:
+        self.root = Path(root)
+        self.meta = json.loads((self.root / "meta.json").read_text())
+        self.languages = tuple(languages)
+        dtype = np.dtype(self.meta["dtype"])
+        self.train = {
+            lang: LanguageShard(
+                np.memmap(self.root / lang / "train.bin", dtype=dtype, mode="r"), seq_len
+            )
+            for lang in self.languages
+        }
+
+    @property
+    def tokenizer_dir(self) -> Path:
+        return self.root / "tokenizer"
+
+    def heldout_tokens(self, lang: str) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens, document offsets) of the held-out split."""
+        dtype = np.dtype(self.meta["dtype"])
+        tokens = np.fromfile(self.root / lang / "heldout.bin", dtype=dtype)
+        return tokens, np.load(self.root / lang / "heldout_docs.npy")
+
+    def unique_tokens(self) -> np.ndarray:
+        return np.array([self.train[lang].unique_tokens for lang in self.languages], dtype=np.int64)
