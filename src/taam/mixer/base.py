@@ -1,0 +1,105 @@
+"""The mixer interface shared by every method.
+
+A mixer owns π, the probability of drawing each language for the next sequence.
+The training loop asks for ``probs()`` before each batch and hands the mixer the
+per-language statistics of each update window through ``update(step, stats)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MixContext:
+    """What a method may look at when it builds its mixer (all arrays in language order)."""
+
+    languages: tuple[str, ...]
+    unique_tokens: np.ndarray  # training tokens per language (one epoch)
+    byte_premium: np.ndarray  # BP_i
+    total_tokens: int  # planned token exposures of the whole run
+    epoch_cap: float = 10.0
+    seed: int = 0
+    cache_dir: Path | None = None
+
+    @property
+    def k(self) -> int:
+        return len(self.languages)
+
+
+@dataclass
+class WindowStats:
+    """Per-language sums over one update window, already reduced over all ranks.
+
+    ``nats`` is Σ token NLL, ``bytes`` the UTF-8 bytes the predicted tokens decode to,
+    ``tokens`` the predicted tokens and ``sequences`` the sequences drawn.
+    """
+
+    nats: np.ndarray
+    bytes: np.ndarray
+    tokens: np.ndarray
+    sequences: np.ndarray
+    pi: np.ndarray | None = None  # the π the sequences were drawn from, if not the mixer's own
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray, pi: np.ndarray | None = None) -> WindowStats:
+        """From a ``[K, 4]`` array with columns (nats, bytes, tokens, sequences)."""
+        m = np.asarray(matrix, dtype=np.float64)
+        return cls(nats=m[:, 0], bytes=m[:, 1], tokens=m[:, 2], sequences=m[:, 3], pi=pi)
+
+    def nats_per_byte(self) -> np.ndarray:
+        """ℓ_i = Σ NLL / Σ bytes (nan for a language absent from the window)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.bytes > 0, self.nats / self.bytes, np.nan)
+
+
+class Mixer(ABC):
+    """Owns π over ``languages``; adaptive mixers change it in :meth:`update`."""
+
+    adaptive: bool = False
+    uses_prior: bool = False
+
+    def __init__(self, languages: tuple[str, ...] | list[str]) -> None:
+        self.languages = tuple(languages)
+
+    @property
+    def k(self) -> int:
+        return len(self.languages)
+
+    @abstractmethod
+    def probs(self) -> np.ndarray:
+        """π: a probability vector over ``languages``."""
+
+    def update(self, step: int, stats: WindowStats) -> dict[str, float]:
+        """Consume one window's statistics; return the values to log for this update."""
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (a stateless mixer accepts only ``{}``)."""
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state, got keys {sorted(state)}")
+
+
+@dataclass
+class StaticMixer(Mixer):
+    """A fixed π (uniform, natural, temperature, UniMax, prior)."""
+
+    languages: tuple[str, ...]
+    pi: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        self.languages = tuple(self.languages)
+        pi = np.asarray(self.pi, dtype=np.float64)
+        if pi.shape != (len(self.languages),) or np.any(pi < 0) or not pi.sum() > 0:
+            raise ValueError(f"a static π needs one non-negative weight per language, got {pi}")
+        self.pi = pi / pi.sum()
+
+    def probs(self) -> np.ndarray:
+        return self.pi.copy()

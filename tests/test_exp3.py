@@ -1,0 +1,194 @@
+"""EXP3 and ODM: π and its floor, the unbiased importance-weighted estimate, state round trips."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from taam.mixer import prior as prior_module
+from taam.mixer.base import MixContext, WindowStats
+from taam.mixer.exp3 import Exp3Mixer, softmax
+from taam.mixer.factory import build_mixer
+from taam.mixer.odm import OdmMixer, odm_epsilon
+from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+LANGS = ("eng", "nld", "zho")
+BP = np.array([1.0, 1.0516, 0.9894])
+
+
+def window(rng: np.random.Generator, pi: np.ndarray, loss: np.ndarray, n: int = 32) -> WindowStats:
+    """A window of ``n`` sequences drawn from π, 100 bytes each, at nats/byte ``loss``."""
+    seqs = rng.multinomial(n, pi).astype(float)
+    nbytes = seqs * 100.0
+    return WindowStats(nats=loss * nbytes, bytes=nbytes, tokens=nbytes / 4, sequences=seqs)
+
+
+def run(mixer: Exp3Mixer, rng: np.random.Generator, updates: int, start: int = 0) -> list:
+    """Feed ``updates`` windows of slowly falling, language-dependent losses; return the π's."""
+    trajectory = []
+    for u in range(start, start + updates):
+        loss = np.array([1.0, 1.1, 1.6]) + 2.0 / math.sqrt(u + 1) + 0.01 * rng.standard_normal(3)
+        mixer.update((u + 1) * 10, window(rng, mixer.probs(), loss))
+        trajectory.append(mixer.probs().tolist())
+    return trajectory
+
+
+def test_probs_mix_softmax_with_the_floor():
+    mixer = Exp3Mixer(LANGS, NormalizedExcessLoss(), BP, np.array([0.0, 1.0, -3.0]), gamma=0.1)
+    expected = 0.9 * softmax(np.array([0.0, 1.0, -3.0])) + 0.1 / 3
+    assert mixer.probs() == pytest.approx(expected)
+    assert mixer.floor == pytest.approx(0.1 / 3)
+
+
+def test_importance_weighted_estimate_is_unbiased():
+    """Draw N sequences i.i.d. from π many times: the mean of r̂_i = r_i·n_i/(N·π_i) is r_i."""
+    rng = np.random.default_rng(0)
+    pi = np.array([0.6, 0.3, 0.1])
+    r = np.array([0.2, 0.5, 0.9])
+    trials = 20000
+    estimates = np.array(
+        [Exp3Mixer.importance_weighted(r, rng.multinomial(8, pi), pi) for _ in range(trials)]
+    )
+    stderr = estimates.std(axis=0) / math.sqrt(trials)
+    assert np.all(np.abs(estimates.mean(axis=0) - r) < 4 * stderr)
+
+
+def test_importance_weighted_estimate_is_zero_for_absent_or_unscored_languages():
+    r_hat = Exp3Mixer.importance_weighted(
+        np.array([0.5, 0.5, np.nan]), np.array([4, 0, 4]), np.full(3, 1 / 3)
+    )
+    assert r_hat.tolist() == [0.75, 0.0, 0.0]
+
+
+def test_the_floor_is_never_violated():
+    rng = np.random.default_rng(1)
+    mixer = Exp3Mixer(LANGS, NormalizedExcessLoss(), BP, gamma=0.1, eta=5.0)
+    for step in range(500):  # huge η and adversarial random losses push π to the extremes
+        mixer.update(step, window(rng, mixer.probs(), rng.uniform(0.5, 3.0, 3)))
+        pi = mixer.probs()
+        assert pi.min() >= 0.1 / 3 - 1e-15 and pi.sum() == pytest.approx(1.0)
+    assert mixer.probs().min() == pytest.approx(0.1 / 3)
+
+
+def test_loss_is_byte_premium_adjusted_and_smoothed():
+    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), BP, beta=0.9)
+    first = WindowStats.from_matrix([[20.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]])
+    record = mixer.update(0, first)
+    assert record["loss_smoothed_eng"] == pytest.approx(2.0)  # first value: ℓ·BP itself
+    assert math.isnan(record["loss_smoothed_nld"])
+    assert record["loss_smoothed_zho"] == pytest.approx(3.0 * 0.9894)
+    second = WindowStats.from_matrix([[10.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]])
+    record = mixer.update(10, second)
+    assert record["loss_smoothed_eng"] == pytest.approx(0.9 * 2.0 + 0.1 * 1.0)
+
+
+def test_update_follows_the_exp3_rule_and_records_pi_after_it():
+    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), np.ones(3), gamma=0.1, eta=0.5)
+    pi = mixer.probs()
+    stats = WindowStats.from_matrix([[10.0, 10.0, 1, 2], [20.0, 10.0, 1, 2], [30.0, 10.0, 1, 4]])
+    record = mixer.update(0, stats)
+    # ℓ̃ = (1, 2, 3): raw (−0.5, 0, 0.5); history = these → q20 = −0.3, q80 = 0.3
+    r = np.clip((np.array([-0.5, 0.0, 0.5]) + 0.3) / 0.6, 0, 1)
+    assert [record[f"reward_{lang}"] for lang in LANGS] == pytest.approx(r)
+    r_hat = r * np.array([2, 2, 4]) / (8 * pi)
+    assert mixer.w == pytest.approx(0.5 * r_hat)
+    assert [record[f"pi_{lang}"] for lang in LANGS] == pytest.approx(mixer.probs())
+    quantities = ("pi", "reward_raw", "reward", "loss_smoothed", "at_floor")
+    assert set(record) == {f"{q}_{lang}" for lang in LANGS for q in quantities}
+
+
+def test_no_weight_update_during_warmup():
+    rng = np.random.default_rng(2)
+    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), BP, warmup_steps=50)
+    for step in range(0, 50, 10):
+        record = mixer.update(step, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
+        assert mixer.w.tolist() == [0.0, 0.0, 0.0]
+    assert not math.isnan(record["loss_smoothed_zho"]) and len(mixer.reward.history) > 0
+    mixer.update(50, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
+    assert mixer.w[2] > 0
+
+
+def test_exp3s_weight_sharing():
+    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), BP, np.array([0.0, 2.0, -1.0]), alpha=0.2)
+    r_hat = np.array([0.3, 0.0, 1.0])
+    v = mixer.w + mixer.eta * r_hat
+    e = np.exp(v)
+    expected = np.log(0.8 * e + 0.2 / 2 * (e.sum() - e))
+    mixer.learn(r_hat, np.ones(3, dtype=bool))
+    assert mixer.w == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("cls", [Exp3Mixer, OdmMixer])
+def test_state_round_trip_gives_the_same_trajectory(cls):
+    mixer = cls(LANGS, NormalizedExcessLoss(), BP, np.log([0.5, 0.3, 0.2]), warmup_steps=20)
+    run(mixer, np.random.default_rng(3), 40)
+    state = mixer.state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    as_json = json.dumps(state)
+    expected = run(mixer, np.random.default_rng(4), 30, start=40)  # the original carries on
+    buffer.seek(0)
+    for saved in (torch.load(buffer, weights_only=True), json.loads(as_json)):
+        restored = cls(LANGS, NormalizedExcessLoss(), BP, warmup_steps=20)
+        restored.load_state_dict(saved)
+        assert restored.state_dict() == state
+        assert run(restored, np.random.default_rng(4), 30, start=40) == expected
+
+
+def test_state_for_other_languages_is_refused():
+    mixer = Exp3Mixer(LANGS, NormalizedExcessLoss(), BP)
+    other = Exp3Mixer(("eng", "deu", "zho"), NormalizedExcessLoss(), BP)
+    with pytest.raises(ValueError, match="languages"):
+        other.load_state_dict(mixer.state_dict())
+
+
+def test_odm_exploration_schedule():
+    assert odm_epsilon(1, 3) == pytest.approx(1 / 3)  # √(ln 3 / 3) > 1/3
+    assert odm_epsilon(100, 3) == pytest.approx(math.sqrt(math.log(3) / 300))
+    context = MixContext(LANGS, np.array([6.0, 3.0, 1.0]), BP, total_tokens=1000)
+    mixer = OdmMixer.from_context(context, NormalizedExcessLoss(), init="natural")
+    assert mixer.probs() == pytest.approx(np.full(3, 1 / 3))  # γ_1 = K·ε_1 = 1: uniform
+    mixer.updates = 99
+    eps = odm_epsilon(100, 3)
+    assert mixer.floor == pytest.approx(eps)
+    assert mixer.probs() == pytest.approx((1 - 3 * eps) * np.array([0.6, 0.3, 0.1]) + eps)
+
+
+def test_odm_weights_are_an_ema_of_importance_weighted_rewards():
+    mixer = OdmMixer(LANGS, NormalizedExcessLoss(), BP, np.zeros(3), reward_ema=0.9)
+    mixer.updates = 9  # this window is round 10
+    mixer.learn(np.array([2.0, 0.0, 4.0]), np.array([True, False, True]))
+    assert mixer.reward_hat.tolist() == pytest.approx([0.2, 0.0, 0.4])
+    assert mixer.w == pytest.approx(odm_epsilon(10, 3) * np.array([0.2, 0.0, 0.4]))
+
+
+FAKE_FEATURES = {"syntax_knn": np.array([[1.0, 0.0], [1.0, 0.2], [0.0, 1.0]])}
+
+
+@pytest.mark.parametrize("method", ["exp3", "pstar", "odm", "prior"])
+def test_method_configs_build_their_mixers(method, monkeypatch):
+    monkeypatch.setattr(prior_module, "uriel_features", lambda codes, f: FAKE_FEATURES[f])
+    overrides = [f"method={method}"]
+    if method in ("pstar", "prior"):
+        overrides.append("method.mixer.prior.feature_sets=[syntax_knn]")
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="simulate", overrides=overrides)
+    context = MixContext(LANGS, np.array([6.0, 3.0, 1.0]), BP, total_tokens=1000)
+    mixer = build_mixer(cfg.method, cfg.reward, context)
+    assert mixer.adaptive == cfg.method.adaptive and cfg.method.update_interval == 10
+    assert mixer.uses_prior == (method in ("pstar", "prior"))
+    if mixer.uses_prior:
+        p0 = np.array(list(mixer.prior_report["P0"].values()))
+        gamma = 0.1 if mixer.adaptive else 0.0  # pstar starts at π = (1 − γ)·P⁰ + γ/K
+        assert mixer.probs() == pytest.approx((1 - gamma) * p0 + gamma / 3)
+        assert p0.argmax() == 2
+    if method == "exp3":
+        assert mixer.probs() == pytest.approx(np.full(3, 1 / 3)) and mixer.gamma == 0.1
