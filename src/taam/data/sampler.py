@@ -56,6 +56,7 @@ class MixtureSampler:
         self.step = 0
         self.drawn = np.zeros(len(self.languages), dtype=np.int64)  # sequences per language
         self.capped_at: dict[str, int] = {}  # language -> step it reached the epoch cap
+        self.last_pi: np.ndarray | None = None  # the π (after the cap) of the last batch
         self._perms: dict[tuple[int, int], np.ndarray] = {}
 
     def set_rank(self, rank: int, world_size: int) -> None:
@@ -100,7 +101,7 @@ class MixtureSampler:
     # -- drawing ------------------------------------------------------------------------
     def draw(self, pi: np.ndarray) -> Batch:
         """The next global batch's rows for this rank; advances the cursors."""
-        pi = self.effective_pi(pi)
+        pi = self.last_pi = self.effective_pi(pi)
         langs = self.languages_for(self.step, pi)
         positions = self.drawn[langs] + _rank_within(langs)  # each row's position in its language
         rows = np.arange(self.global_batch)[self.rows]

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from taam.errors import TaamError
+
 LOCAL_SUFFIXES = (".txt", ".jsonl", ".parquet")
 
 
-class DataError(ValueError):
+class DataError(TaamError, ValueError):
     """Input data the project cannot use; the message names the problem and the fix."""
 
 

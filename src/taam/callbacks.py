@@ -1,0 +1,104 @@
+"""Lightning callbacks that write a run's durable artefacts.
+
+* :class:`ResumeCheckpoint`: ``last.ckpt`` (model, optimiser, scheduler, mixer, sampler
+  cursors, RNG) every N steps and at the end, written atomically.
+* :class:`MilestoneExporter`: a Hugging Face export at each BabyLM milestone of total
+  exposures (``checkpoints/chck_<N>M``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from taam.errors import TaamError
+from taam.export import babylm_milestones, export_hf, milestone_name
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLoss(TaamError, RuntimeError):
+    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+
+
+def check_finite(module: L.LightningModule) -> None:
+    if not bool(torch.isfinite(module.window).all()):
+        raise NonFiniteLoss(
+            f"the loss became non-finite before step {module.sampler.step}; training stopped and "
+            f"the last good checkpoint was kept. Lower train.lr or check the data, then resume."
+        )
+
+
+class ResumeCheckpoint(L.Callback):
+    def __init__(self, path: str | Path, every_n_steps: int, on_save: Callable[[], None]) -> None:
+        self.path = Path(path)
+        self.every_n_steps = every_n_steps
+        self.on_save = on_save  # writes the logs that belong to this checkpoint
+        self.saved_step = -1
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if module.sampler.step % self.every_n_steps == 0:
+            self.save(trainer, module)
+
+    def on_train_end(self, trainer, module) -> None:
+        if module.sampler.step != self.saved_step:
+            self.save(trainer, module)
+
+    def save(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        check_finite(module)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        trainer.save_checkpoint(tmp, weights_only=False)  # a collective: rank 0 writes
+        self.saved_step = module.sampler.step
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
+            self.on_save()
+            log.info("checkpoint: %s at step %d", self.path.name, module.sampler.step)
+
+
+class MilestoneExporter(L.Callback):
+    """Export at each BabyLM milestone that the run's total exposures cross."""
+
+    def __init__(
+        self,
+        out_dir: str | Path,
+        tokenizer_dir: str | Path,
+        planned_exposures: float,
+        units_per_token: np.ndarray,
+        state: Callable[[], dict],
+        card: Callable[[], str],
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.tokenizer_dir = Path(tokenizer_dir)
+        self.milestones = babylm_milestones(planned_exposures / 1e6)
+        self.units_per_token = units_per_token  # 1 for tokens; words per token for words
+        self.state = state
+        self.card = card
+
+    def exposures(self, module: L.LightningModule) -> float:
+        return float(module.sampler.exposures_tokens() @ self.units_per_token)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        done = self.exposures(module) / 1e6
+        while self.milestones and self.milestones[0] <= done:
+            millions = self.milestones.pop(0)
+            check_finite(module)
+            if trainer.is_global_zero:
+                path = export_hf(
+                    module.model,
+                    self.tokenizer_dir,
+                    self.out_dir / milestone_name(millions),
+                    self.state(),
+                )
+                log.info("milestone: %s at step %d", path.name, module.sampler.step)
+
+    def state_dict(self) -> dict:
+        return {"milestones": list(self.milestones)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.milestones = list(state_dict["milestones"])

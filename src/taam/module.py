@@ -1,0 +1,176 @@
+"""The LightningModule: one training step, per-language statistics, mixer updates.
+
+The DataLoader only ticks (it yields the step number); the batch itself is drawn from the
+mixture sampler in :meth:`on_before_batch_transfer`, which Lightning calls right before
+the step. Drawing any earlier would let Lightning's one-batch prefetch see a stale π and
+break exact resume.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedModel
+
+from taam.data.sampler import MixtureSampler
+from taam.mixer.base import Mixer, WindowStats
+
+STATS = ("nats", "bytes", "tokens", "sequences")
+
+
+class TaamModule(L.LightningModule):
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        mixer: Mixer,
+        sampler: MixtureSampler,
+        byte_lengths: np.ndarray,
+        update_interval: int,
+        lr: float = 1e-3,
+        weight_decay: float = 0.1,
+        betas: tuple[float, float] = (0.9, 0.95),
+        warmup_steps: int = 100,
+        max_steps: int = 1000,
+        min_lr_ratio: float = 0.1,
+        on_update=None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.mixer = mixer
+        self.sampler = sampler
+        self.update_interval = update_interval
+        self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas)}
+        self.schedule = {"warmup": warmup_steps, "total": max_steps, "min_ratio": min_lr_ratio}
+        self.on_update = on_update  # called with (step, stats, record) after each window
+        # UTF-8 bytes of each token id: Σ over a sequence's targets = the bytes it decodes to.
+        self.register_buffer(
+            "byte_lengths", torch.as_tensor(byte_lengths, dtype=torch.float32), persistent=False
+        )
+        # Per-language sums over the current window, kept on the device: no host sync per step.
+        self.register_buffer(
+            "window", torch.zeros(mixer.k, len(STATS), dtype=torch.float64), persistent=False
+        )
+
+    # -- data -------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        self.sampler.set_rank(self.trainer.global_rank, self.trainer.world_size)
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int) -> dict[str, torch.Tensor]:
+        drawn = self.sampler.draw(self.mixer.probs())
+        tokens = torch.from_numpy(drawn.tokens)
+        language = torch.from_numpy(drawn.language)
+        if self.trainer is not None and self.trainer.strategy.root_device.type == "cuda":
+            tokens, language = tokens.pin_memory(), language.pin_memory()
+        return {"tokens": tokens, "language": language}
+
+    # -- the step ---------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.step_loss(batch)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, logger=False)
+        return loss
+
+    def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean next-token NLL of the batch; per-language sums go into the window."""
+        inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
+        logits = self.model(input_ids=inputs).logits
+        nll = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none")
+        nll = nll.view_as(targets)
+        self._accumulate(batch["language"], nll.detach(), targets)
+        return nll.mean()
+
+    def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
+        per_seq = torch.stack(
+            [
+                nll.sum(1, dtype=torch.float64),
+                self.byte_lengths[targets].sum(1, dtype=torch.float64),
+                torch.full_like(nll[:, 0], targets.shape[1], dtype=torch.float64),
+                torch.ones_like(nll[:, 0], dtype=torch.float64),
+            ],
+            dim=1,
+        )
+        self.window.index_add_(0, language, per_seq)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.sampler.step % self.update_interval == 0:
+            self.close_window()
+
+    def close_window(self) -> None:
+        """Reduce the window over ranks, update the mixer, log, and start a new window."""
+        window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
+        stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
+        self.window.zero_()
+        record = self.mixer.update(self.sampler.step, stats)
+        if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
+            metrics = self.window_metrics(stats)
+            for logger in self.trainer.loggers:
+                logger.log_metrics(metrics, step=self.sampler.step)
+                logger.save()
+        if self.on_update is not None:
+            self.on_update(self.sampler.step, stats, record)
+
+    def window_metrics(self, stats: WindowStats) -> dict[str, float]:
+        """loss_<lang> (nats/token), bpb_<lang> (bits/byte), pi_<lang>, exposures."""
+        metrics: dict[str, float] = {}
+        pi = self.mixer.probs()
+        exposures = self.sampler.exposures_tokens()
+        for i, lang in enumerate(self.mixer.languages):
+            if stats.tokens[i] > 0:
+                metrics[f"loss_{lang}"] = stats.nats[i] / stats.tokens[i]
+                metrics[f"bpb_{lang}"] = stats.nats[i] / stats.bytes[i] / math.log(2)
+            metrics[f"pi_{lang}"] = float(pi[i])
+            metrics[f"exposures_tokens_{lang}"] = float(exposures[i])
+            metrics[f"epochs_{lang}"] = float(self.sampler.epochs()[i])
+        metrics["exposures_tokens"] = float(exposures.sum())
+        metrics["lr"] = self.trainer.optimizers[0].param_groups[0]["lr"]
+        return metrics
+
+    # -- optimisation -----------------------------------------------------------------
+    def configure_optimizers(self):
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        groups = [
+            {"params": decay, "weight_decay": self.optim["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        fused = self.device.type == "cuda"
+        optimizer = torch.optim.AdamW(
+            groups, lr=self.optim["lr"], betas=self.optim["betas"], fused=fused
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def _lr_factor(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to ``min_ratio`` of the peak."""
+        warmup, total, floor = (
+            self.schedule["warmup"],
+            self.schedule["total"],
+            self.schedule["min_ratio"],
+        )
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    # -- resumable state --------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["taam"] = {
+            "mixer": self.mixer.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "window": self.window.cpu(),
+            "torch_rng": torch.get_rng_state(),
+            "languages": list(self.mixer.languages),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["taam"]
+        self.mixer.load_state_dict(state["mixer"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.window.copy_(state["window"])
+        torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,123 @@
+"""What a run leaves for people and tools: mixer.csv, metrics.csv, summary.json, plots,
+the export state file and the model card."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import lightning as L
+from omegaconf import DictConfig
+
+from taam.csv_logger import RunCSVLogger
+from taam.data.sampler import MixtureSampler
+from taam.export import MILESTONE_PREFIX
+from taam.io import write_json
+from taam.mixer.base import Mixer, WindowStats
+from taam.mixer.factory import uses_reward
+from taam.mixer.log import MixerLog
+from taam.model_card import model_card
+from taam.plots import plot_metrics, plot_pi
+
+log = logging.getLogger(__name__)
+
+
+class RunReporter(L.Callback):
+    """Collects mixer updates and metrics during a run and writes the run's outputs (rank 0)."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        cfg: DictConfig,
+        mixer: Mixer,
+        sampler: MixtureSampler,
+        resume_step: int | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.cfg = cfg
+        self.mixer = mixer
+        self.sampler = sampler
+        self.csv_logger = RunCSVLogger(run_dir / "metrics.csv", resume_step=resume_step)
+        mixer_csv = run_dir / "mixer.csv"
+        if resume_step is not None and mixer_csv.exists():
+            self.mixer_log = MixerLog.read(mixer_csv, mixer.languages, up_to_step=resume_step)
+        else:
+            self.mixer_log = MixerLog(mixer.languages)
+        self.wall_clock = 0.0  # seconds trained before this process (a resumed run adds on)
+        self.started: float | None = None
+
+    def on_update(self, step: int, stats: WindowStats, record: dict[str, float]) -> None:
+        """One window closed: a row of mixer.csv (π after the update)."""
+        exposures = int(self.sampler.exposures_tokens().sum())
+        self.mixer_log.append(step, exposures, record, pi=self.mixer.probs())
+
+    def flush(self) -> None:
+        """Write mixer.csv as it stands (called with every last.ckpt)."""
+        if self.mixer_log.rows:
+            self.mixer_log.write(self.run_dir / "mixer.csv")
+
+    def state(self) -> dict:
+        """π and exact counts per language now: ``taam_state.json`` of every export."""
+        return {
+            "step": self.sampler.step,
+            "method": self.cfg.method.name,
+            "reward": self.cfg.reward.name if uses_reward(self.cfg.method) else None,
+            "seed": int(self.cfg.seed),
+            "languages": list(self.mixer.languages),
+            "pi": dict(zip(self.mixer.languages, self.mixer.probs().tolist(), strict=True)),
+            "exposures_tokens": int(self.sampler.exposures_tokens().sum()),
+            "per_language": self.sampler.counts(),
+            "wall_clock_s": self.elapsed(),
+            "run_dir": str(self.run_dir),
+        }
+
+    # -- Lightning hooks: the clock runs while training, and travels in last.ckpt --------
+    def on_train_start(self, trainer, module) -> None:
+        self.started = time.time()
+
+    def elapsed(self) -> float:
+        return self.wall_clock + (time.time() - self.started if self.started else 0.0)
+
+    def state_dict(self) -> dict:
+        return {"wall_clock_s": self.elapsed()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.wall_clock = float(state_dict["wall_clock_s"])
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """summary.json, mixer.csv, plots; status is completed / stopped / failed."""
+        self.flush()
+        self.csv_logger.save()
+        floor = getattr(self.mixer, "floor", None)
+        summary = {
+            "status": status,
+            **self.state(),
+            "floor": floor,
+            "time_at_floor": self.mixer_log.time_at_floor() if floor is not None else None,
+            "epoch_cap_reached_at_step": dict(self.sampler.capped_at),
+        }
+        if error:
+            summary["error"] = error
+        write_json(self.run_dir / "summary.json", summary)
+        if self.cfg.train.plots:
+            self.plot(floor)
+
+    def plot(self, floor: float | None) -> None:
+        plots = self.run_dir / "plots"
+        try:
+            if (self.run_dir / "mixer.csv").exists():
+                plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor)
+            if (self.run_dir / "metrics.csv").exists():
+                plot_metrics(self.run_dir / "metrics.csv", plots, self.mixer.languages)
+        except (ValueError, KeyError) as err:  # a run stopped before its first window has no curves
+            log.warning("plots skipped: %s", err)
+
+    def branches(self) -> list[str]:
+        folder = self.run_dir / "checkpoints"
+        names = [p.name for p in folder.glob(f"{MILESTONE_PREFIX}*M")] if folder.exists() else []
+        return sorted(names, key=lambda n: int(n[len(MILESTONE_PREFIX) : -1]))
+
+    def model_card(self) -> str:
+        """The card for an export made now (the repo id is filled in by push.py)."""
+        return model_card(self.state(), self.branches())

@@ -1,0 +1,82 @@
+"""End-to-end runs on the embedded sample (tiny model, a few dozen steps)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+
+import pytest
+import torch
+from tests_support import compose_config
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from taam.rundir import RunDirError
+from taam.training import train
+
+pytestmark = pytest.mark.slow
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_uniform_run_leaves_the_run_directory(tiny_overrides):
+    run_dir = train(compose_config([*tiny_overrides, "method=uniform", "seed=1"]))
+    assert run_dir.name.endswith("_Uniform_seed1")
+    for name in [
+        "config.yaml",
+        "ledger.json",
+        "mixer.csv",
+        "metrics.csv",
+        "summary.json",
+        "last.ckpt",
+    ]:
+        assert (run_dir / name).is_file(), name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["step"] == 20
+    assert summary["exposures_tokens"] == 20 * 8 * 32
+    assert sum(v["exposures_tokens"] for v in summary["per_language"].values()) == 20 * 8 * 32
+    ledger = json.loads((run_dir / "ledger.json").read_text())
+    assert set(ledger["languages"]) == {"eng", "nld", "zho"} and ledger["within_budget"]
+    metrics = read_csv(run_dir / "metrics.csv")
+    assert [int(r["step"]) for r in metrics] == [5, 10, 15, 20]
+    for lang in ("eng", "nld", "zho"):
+        assert {f"loss_{lang}", f"bpb_{lang}", f"pi_{lang}"} <= set(metrics[0])
+    assert len(read_csv(run_dir / "mixer.csv")) == 4
+
+    tok = AutoTokenizer.from_pretrained(run_dir / "final")
+    model = AutoModelForCausalLM.from_pretrained(run_dir / "final")
+    assert tok.bos_token_id is not None
+    for prompt in ["The installer", "Het installatieprogramma", "安装程序"]:
+        ids = tok(prompt, return_tensors="pt")["input_ids"]
+        assert ids[0, 0] == tok.bos_token_id
+        out = model.generate(ids, max_new_tokens=8, do_sample=False)
+        assert out.shape[1] > ids.shape[1]
+        assert tok.decode(out[0], skip_special_tokens=True).startswith(prompt)
+
+
+def test_second_run_reuses_the_shards_and_same_seed_same_data(tiny_overrides, caplog):
+    caplog.set_level(logging.INFO)
+    first = train(
+        compose_config([*tiny_overrides, "method=natural", "seed=2", "run_dir=${paths.runs_dir}/a"])
+    )
+    assert "tokenising" in caplog.text
+    caplog.clear()
+    second = train(
+        compose_config([*tiny_overrides, "method=natural", "seed=2", "run_dir=${paths.runs_dir}/b"])
+    )
+    assert "reusing cached shards" in caplog.text and "tokenising" not in caplog.text
+    a = torch.load(first / "last.ckpt", weights_only=False)["state_dict"]
+    b = torch.load(second / "last.ckpt", weights_only=False)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same seed: same data order, same weights
+
+
+def test_existing_run_dir_is_refused_and_untouched(tiny_overrides, tmp_path):
+    run_dir = tmp_path / "runs" / "taken"
+    run_dir.mkdir(parents=True)
+    (run_dir / "notes.txt").write_text("keep me")
+    with pytest.raises(RunDirError, match=r"already exists; nothing was overwritten.*resume=true"):
+        train(compose_config([*tiny_overrides, f"run_dir={run_dir}"]))
+    assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
