@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 import torch
-from tests_support import compose_config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from taam.compat import check_run
 from taam.rundir import RunDirError
 from taam.training import train
+from tests_support import ROOT, compose_config
 
 pytestmark = pytest.mark.slow
 
@@ -80,3 +83,32 @@ def test_existing_run_dir_is_refused_and_untouched(tiny_overrides, tmp_path):
     with pytest.raises(RunDirError, match=r"already exists; nothing was overwritten.*resume=true"):
         train(compose_config([*tiny_overrides, f"run_dir={run_dir}"]))
     assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
+
+
+def test_a_run_crossing_two_milestones_passes_the_compatibility_check(tiny_overrides):
+    overrides = [
+        *tiny_overrides,
+        "data.budget.total_words_m=0.12",
+        "model.seq_len=64",
+        "train.global_batch=64",
+        "train.max_steps=500",  # 500 × 64 × 64 = 2,048,000 token exposures
+        "train.checkpoint_every_steps=250",
+        "method.update_interval=25",
+    ]
+    run_dir = train(compose_config(overrides))
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert names == ["chck_1M", "chck_2M"]
+    state = json.loads((run_dir / "checkpoints/chck_1M/taam_state.json").read_text())
+    assert 1_000_000 <= state["exposures_tokens"] < 1_000_000 + 64 * 64
+    assert set(state["per_language"]["zho"]) == {"exposures_tokens", "unique_tokens_seen", "epochs"}
+    assert "chck_1M, chck_2M" in (run_dir / "final/README.md").read_text()
+    checks = check_run(run_dir)
+    assert [c.name for c in checks] == ["chck_1M", "chck_2M", "final"]
+    assert all(c.ok and c.bos_token == "<s>" for c in checks)
+    assert all(c.logprob_good < 0 and c.logprob_bad < 0 for c in checks)
+    cli = subprocess.run(
+        [sys.executable, str(ROOT / "src/check_export.py"), f"run_dir={run_dir}"],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0 and "chck_2M" in cli.stdout

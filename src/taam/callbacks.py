@@ -15,24 +15,10 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
 
-from taam.errors import TaamError
 from taam.export import babylm_milestones, export_hf, milestone_name
 
 log = logging.getLogger(__name__)
-
-
-class NonFiniteLoss(TaamError, RuntimeError):
-    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
-
-
-def check_finite(module: L.LightningModule) -> None:
-    if not bool(torch.isfinite(module.window).all()):
-        raise NonFiniteLoss(
-            f"the loss became non-finite before step {module.sampler.step}; training stopped and "
-            f"the last good checkpoint was kept. Lower train.lr or check the data, then resume."
-        )
 
 
 class ResumeCheckpoint(L.Callback):
@@ -51,7 +37,7 @@ class ResumeCheckpoint(L.Callback):
             self.save(trainer, module)
 
     def save(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        check_finite(module)
+        module.check_finite()
         tmp = self.path.with_name(self.path.name + ".tmp")
         trainer.save_checkpoint(tmp, weights_only=False)  # a collective: rank 0 writes
         self.saved_step = module.sampler.step
@@ -87,7 +73,7 @@ class MilestoneExporter(L.Callback):
         done = self.exposures(module) / 1e6
         while self.milestones and self.milestones[0] <= done:
             millions = self.milestones.pop(0)
-            check_finite(module)
+            module.check_finite()
             if trainer.is_global_zero:
                 path = export_hf(
                     module.model,

@@ -40,6 +40,7 @@ def model_card(state: Mapping, branches: Sequence[str], repo_id: str | None = No
         branches=branches,
         repo_id=repo_id,
         reward=state.get("reward"),
+        budget_words_m=state["budget_words_m"],
     )
 
 
@@ -55,6 +56,7 @@ def _card(
     branches: Sequence[str],
     repo_id: str | None,
     reward: str | None,
+    budget_words_m: float,
 ) -> str:
     """Front matter, run facts, checkpoint branches, usage with ``revision=``, method, citation."""
     repo = repo_id or "<user>/<repo>"
@@ -84,8 +86,9 @@ license: {LICENSE}
 # TAAM (Typology-Aware Adaptive Mixing): `{method}`, seed `{seed}`
 
 A causal language model trained for the BabyLM 2026 Multilingual Track on
-{", ".join(languages)} under the byte-premium-adjusted 100M-word budget, with the
-sampling mix over languages chosen by the TAAM mixer.
+{", ".join(languages)} under a budget of {budget_words_m:g}M English-equivalent words (word
+counts adjusted by each language's byte premium), with the sampling mix over languages
+chosen by the TAAM mixer.
 
 - **Method**: `{method}`
 {reward_line}- **Seed**: `{seed}`

@@ -17,9 +17,14 @@ import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
+from taam.errors import TaamError
 from taam.mixer.base import Mixer, WindowStats
 
 STATS = ("nats", "bytes", "tokens", "sequences")
+
+
+class NonFiniteLoss(TaamError, RuntimeError):
+    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
 
 
 class TaamModule(L.LightningModule):
@@ -70,6 +75,11 @@ class TaamModule(L.LightningModule):
     # -- the step ---------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.step_loss(batch)
+        # Close the window here, not in on_train_batch_end: Lightning runs callbacks (and so
+        # last.ckpt) before the module's batch-end hook, and a checkpoint must hold the
+        # mixer state after this step's update for a resume to continue exactly.
+        if self.sampler.step % self.update_interval == 0:
+            self.close_window()
         self.log("train/loss", loss, prog_bar=True, on_step=True, logger=False)
         return loss
 
@@ -94,13 +104,10 @@ class TaamModule(L.LightningModule):
         )
         self.window.index_add_(0, language, per_seq)
 
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        if self.sampler.step % self.update_interval == 0:
-            self.close_window()
-
     def close_window(self) -> None:
         """Reduce the window over ranks, update the mixer, log, and start a new window."""
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
+        self.check_finite(window)
         stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
         self.window.zero_()
         record = self.mixer.update(self.sampler.step, stats)
@@ -111,6 +118,15 @@ class TaamModule(L.LightningModule):
                 logger.save()
         if self.on_update is not None:
             self.on_update(self.sampler.step, stats, record)
+
+    def check_finite(self, window: torch.Tensor | None = None) -> None:
+        """Stop before a non-finite loss reaches the mixer or a checkpoint."""
+        window = self.window if window is None else window
+        if not bool(torch.isfinite(window).all()):
+            raise NonFiniteLoss(
+                f"the loss became non-finite before step {self.sampler.step}; training stopped and "
+                f"the last good checkpoint was kept. Lower train.lr or check the data, then resume."
+            )
 
     def window_metrics(self, stats: WindowStats) -> dict[str, float]:
         """loss_<lang> (nats/token), bpb_<lang> (bits/byte), pi_<lang>, exposures."""

@@ -65,6 +65,7 @@ class RunReporter(L.Callback):
             "reward": self.cfg.reward.name if uses_reward(self.cfg.method) else None,
             "seed": int(self.cfg.seed),
             "languages": list(self.mixer.languages),
+            "budget_words_m": float(self.cfg.data.budget.total_words_m),
             "pi": dict(zip(self.mixer.languages, self.mixer.probs().tolist(), strict=True)),
             "exposures_tokens": int(self.sampler.exposures_tokens().sum()),
             "per_language": self.sampler.counts(),

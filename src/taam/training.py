@@ -34,6 +34,7 @@ from taam.reporting import RunReporter
 from taam.rundir import LAST_CKPT, RunDirError, prepare_run_dir, run_name, setup_logging
 
 log = logging.getLogger(__name__)
+RUN_DIR_ENV = "TAAM_RUN_DIR"
 
 
 class Ticks(torch.utils.data.IterableDataset):
@@ -54,11 +55,11 @@ def global_rank() -> int:
     return 0
 
 
-def resolve_run_dir(cfg: DictConfig) -> Path:
+def resolve_run_dir(cfg: DictConfig, rank: int = 0) -> Path:
     if cfg.run_dir:
         return Path(cfg.run_dir)
-    if "TAAM_RUN_DIR" in os.environ:  # set by rank 0 for the ranks Lightning launches
-        return Path(os.environ["TAAM_RUN_DIR"])
+    if rank > 0 and RUN_DIR_ENV in os.environ:  # rank 0's choice, for the ranks it launches
+        return Path(os.environ[RUN_DIR_ENV])
     tag = cfg.reward.tag if uses_reward(cfg.method) else None
     return Path(cfg.paths.runs_dir) / run_name(cfg.method.name, cfg.seed, tag)
 
@@ -102,11 +103,10 @@ def check_resume(run_dir: Path, cfg: DictConfig, data: PreparedData) -> None:
 def train(cfg: DictConfig) -> Path:
     """Run one training job; return its run directory."""
     rank = global_rank()
-    run_dir = resolve_run_dir(cfg)
+    run_dir = resolve_run_dir(cfg, rank)
     if rank == 0:
         prepare_run_dir(run_dir, bool(cfg.resume))
     setup_logging(run_dir if rank == 0 else None)
-    os.environ["TAAM_RUN_DIR"] = str(run_dir)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     data = prepare_data(cfg.data, int(cfg.model.seq_len), cfg.paths.cache_dir)
@@ -185,6 +185,7 @@ def train(cfg: DictConfig) -> Path:
     loader = torch.utils.data.DataLoader(Ticks(), batch_size=None)
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
     status, note = "completed", None
+    os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP ranks launched by Lightning inherit it
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt)
         if trainer.interrupted:
@@ -196,6 +197,8 @@ def train(cfg: DictConfig) -> Path:
         if trainer.is_global_zero:
             reporter.finish(status="failed", error=f"{type(err).__name__}: {err}")
         raise
+    finally:
+        os.environ.pop(RUN_DIR_ENV, None)
     if trainer.is_global_zero:
         reporter.finish(status=status, error=note)
         export_hf(

@@ -1,0 +1,31 @@
+"""Check every export of a run the way the BabyLM pipeline will load it.
+
+python src/check_export.py run_dir=runs/<name>
+"""
+
+import sys
+
+import transformers
+from rich.console import Console
+
+from taam.compat import check_run, checks_table
+from taam.errors import TaamError
+
+
+def main(argv: list[str]) -> int:
+    args = dict(arg.split("=", 1) for arg in argv if "=" in arg)
+    if "run_dir" not in args:
+        print("usage: python src/check_export.py run_dir=runs/<name>", file=sys.stderr)
+        return 2
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        checks = check_run(args["run_dir"])
+    except TaamError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    Console().print(checks_table(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

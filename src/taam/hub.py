@@ -1,0 +1,201 @@
+"""Publishing a run on the Hugging Face Hub: ``final/`` on ``main``, one branch per milestone.
+
+The BabyLM evaluation pipeline loads every ``chck_<N>M`` revision of a repo by name, so each
+milestone export becomes a branch of the same name. Pushing only adds files (never deletes),
+skips files already there with the same content (git blob id, or the LFS SHA-256), and retries
+transient Hub errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+from rich.console import Console
+from rich.table import Table
+
+from taam.errors import TaamError
+from taam.export import MILESTONE_PREFIX, STATE_FILE
+from taam.model_card import model_card
+
+log = logging.getLogger(__name__)
+
+CARD = "README.md"
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class BranchUpload:
+    """What one branch receives: the export's files plus a card naming the repo."""
+
+    branch: str
+    folder: Path
+    files: dict[str, int]  # path in repo -> size in bytes (the card included)
+    card: str
+    state: dict
+
+    def source(self, name: str) -> bytes | str:
+        """What to upload as ``name``: the card's text, or the export file's path."""
+        return self.card.encode("utf-8") if name == CARD else str(self.folder / name)
+
+    def content(self, name: str) -> bytes:
+        source = self.source(name)
+        return source if isinstance(source, bytes) else Path(source).read_bytes()
+
+
+def milestone_dirs(run_dir: Path) -> list[Path]:
+    folder = run_dir / "checkpoints"
+    found = folder.glob(f"{MILESTONE_PREFIX}*M") if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(p.name[len(MILESTONE_PREFIX) : -1]))
+
+
+def plan_push(run_dir: str | Path, repo_id: str) -> list[BranchUpload]:
+    """``main`` from ``final/``, then each milestone branch, each with its model card."""
+    run_dir = Path(run_dir)
+    final = run_dir / "final"
+    if not (final / "config.json").is_file() or not (final / STATE_FILE).is_file():
+        raise TaamError(
+            f"{run_dir} has no complete final/ export (config.json and {STATE_FILE} are needed), "
+            f"so there is nothing to push as main. Finish the run (python src/train.py "
+            f"run_dir={run_dir} resume=true ...) and push again."
+        )
+    milestones = milestone_dirs(run_dir)
+    branches = [p.name for p in milestones]
+    return [_upload("main", final, repo_id, branches)] + [
+        _upload(p.name, p, repo_id, branches) for p in milestones
+    ]
+
+
+def _upload(branch: str, folder: Path, repo_id: str, branches: list[str]) -> BranchUpload:
+    state = json.loads((folder / STATE_FILE).read_text())
+    card = model_card(state, branches, repo_id=repo_id)
+    files = {
+        p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != CARD
+    }
+    files[CARD] = len(card.encode("utf-8"))
+    return BranchUpload(branch, folder, files, card, state)
+
+
+def plan_table(plan: list[BranchUpload], repo_id: str) -> Table:
+    table = Table(title=f"Push plan for {repo_id} (dry run: nothing is sent)")
+    for column in ("branch", "file", "bytes"):
+        table.add_column(column, justify="right" if column == "bytes" else "left")
+    for upload in plan:
+        for i, (name, size) in enumerate(upload.files.items()):
+            table.add_row(upload.branch if i == 0 else "", name, f"{size:,}")
+    total = sum(sum(u.files.values()) for u in plan)
+    table.add_row("total", f"{len(plan)} branches", f"{total:,}")
+    return table
+
+
+def is_transient(err: BaseException) -> bool:
+    """Worth retrying: rate limits, server errors, dropped connections and time-outs."""
+    if isinstance(err, OfflineModeIsEnabled):
+        return False
+    if isinstance(err, HfHubHTTPError):
+        response = getattr(err, "response", None)
+        return getattr(response, "status_code", None) in TRANSIENT_STATUS
+    return isinstance(err, (ConnectionError, TimeoutError))
+
+
+def with_retries(
+    call: Callable[..., Any],
+    *args: Any,
+    attempts: int = 5,
+    delay_s: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    **kwargs: Any,
+) -> Any:
+    """``call(*args, **kwargs)``, retried with exponential back-off on transient errors."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call(*args, **kwargs)
+        except Exception as err:
+            if attempt == attempts or not is_transient(err):
+                raise
+            wait = delay_s * 2 ** (attempt - 1)
+            log.warning(
+                "hub: %s failed (%s); retry %d/%d in %.0f s",
+                call.__name__,
+                err,
+                attempt,
+                attempts - 1,
+                wait,
+            )
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def git_blob_id(data: bytes) -> str:
+    """The id git (and the Hub) gives a file's content: sha1(b"blob <size>\\0" + data)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def remote_files(api: HfApi, repo_id: str, branch: str) -> dict[str, set[str]]:
+    """path -> content ids (git blob id, LFS SHA-256) of the files on ``branch``."""
+    entries = with_retries(api.list_repo_tree, repo_id, revision=branch, recursive=True)
+    found = {}
+    for entry in entries:
+        if hasattr(entry, "blob_id"):  # files, not folders
+            lfs = getattr(entry, "lfs", None)
+            found[entry.path] = {entry.blob_id, getattr(lfs, "sha256", None)} - {None}
+    return found
+
+
+def is_there(data: bytes, ids: set[str]) -> bool:
+    return git_blob_id(data) in ids or hashlib.sha256(data).hexdigest() in ids
+
+
+def push(
+    plan: list[BranchUpload], repo_id: str, api: HfApi, private: bool = False
+) -> dict[str, list[str]]:
+    """Create the repo and branches and upload what is missing; return files sent per branch."""
+    with_retries(api.create_repo, repo_id, exist_ok=True, private=private, repo_type="model")
+    refs = with_retries(api.list_repo_refs, repo_id)
+    existing = {b.name for b in refs.branches}
+    sent: dict[str, list[str]] = {}
+    for upload in plan:
+        if upload.branch not in existing:
+            with_retries(api.create_branch, repo_id, branch=upload.branch, exist_ok=True)
+        there = remote_files(api, repo_id, upload.branch)
+        missing = [n for n in upload.files if not is_there(upload.content(n), there.get(n, set()))]
+        sent[upload.branch] = missing
+        if not missing:
+            log.info("hub: %s is up to date, skipped", upload.branch)
+            continue
+        operations = [CommitOperationAdd(name, upload.source(name)) for name in missing]
+        message = f"{upload.branch}: TAAM checkpoint (step={upload.state['step']}, tokens={upload.state['exposures_tokens']})"
+        with_retries(
+            api.create_commit,
+            repo_id,
+            operations=operations,
+            revision=upload.branch,
+            commit_message=message,
+        )
+        log.info("hub: %s ← %d files", upload.branch, len(missing))
+    return sent
+
+
+def hub_api() -> HfApi:
+    """An API client with the token from HF_TOKEN (or the cached login)."""
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    api = HfApi(token=token)
+    if token is None and api.token is None:
+        raise TaamError(
+            "no Hugging Face token: set HF_TOKEN (a token with write access) or run `hf auth login`; "
+            "use dry_run=true to see the plan without one."
+        )
+    return api
+
+
+def print_plan(plan: list[BranchUpload], repo_id: str) -> None:
+    Console().print(plan_table(plan, repo_id))
