@@ -51,18 +51,21 @@ class TaamModule(L.LightningModule):
         self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas)}
         self.schedule = {"warmup": warmup_steps, "total": max_steps, "min_ratio": min_lr_ratio}
         self.on_update = on_update  # called with (step, stats, record) after each window
+        self.pi_history: list[tuple[int, list[float]]] = []  # this rank's π after each update
         # UTF-8 bytes of each token id: Σ over a sequence's targets = the bytes it decodes to.
-        self.register_buffer(
-            "byte_lengths", torch.as_tensor(byte_lengths, dtype=torch.float32), persistent=False
-        )
-        # Per-language sums over the current window, kept on the device: no host sync per step.
-        self.register_buffer(
-            "window", torch.zeros(mixer.k, len(STATS), dtype=torch.float64), persistent=False
-        )
+        self.byte_lengths = torch.as_tensor(byte_lengths, dtype=torch.float32)
+        # Per-language sums over the current window, kept on the device (no host sync per step).
+        # Plain tensors, not buffers: DDP broadcasts buffers from rank 0 before every forward
+        # pass, which would overwrite each rank's own sums before they are all-reduced.
+        self.window = torch.zeros(mixer.k, len(STATS), dtype=torch.float64)
 
     # -- data -------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         self.sampler.set_rank(self.trainer.global_rank, self.trainer.world_size)
+
+    def on_fit_start(self) -> None:
+        self.byte_lengths = self.byte_lengths.to(self.device)
+        self.window = self.window.to(self.device)  # after a resume it holds the restored sums
 
     def on_before_batch_transfer(self, batch, dataloader_idx: int) -> dict[str, torch.Tensor]:
         drawn = self.sampler.draw(self.mixer.probs())
@@ -111,6 +114,7 @@ class TaamModule(L.LightningModule):
         stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
         self.window.zero_()
         record = self.mixer.update(self.sampler.step, stats)
+        self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
             metrics = self.window_metrics(stats)
             for logger in self.trainer.loggers:

@@ -25,7 +25,7 @@ from taam.data.prepare import PreparedData, prepare_data, print_ledger
 from taam.data.sampler import DataExhausted, MixtureSampler
 from taam.data.sources import DataError
 from taam.export import export_hf
-from taam.io import atomic_write_text, write_json
+from taam.io import atomic_write_text, write_csv, write_json
 from taam.mixer.base import MixContext
 from taam.mixer.factory import build_mixer, uses_reward
 from taam.model import build_model, count_parameters
@@ -199,6 +199,8 @@ def train(cfg: DictConfig) -> Path:
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
+    if trainer.world_size > 1:
+        write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
     if trainer.is_global_zero:
         reporter.finish(status=status, error=note)
         export_hf(
@@ -210,6 +212,13 @@ def train(cfg: DictConfig) -> Path:
         )
         log.info("run finished: %s", run_dir)
     return run_dir
+
+
+def write_rank_pi(module: TaamModule, path: Path) -> None:
+    """Each rank's own π trajectory: identical files show the ranks agreed at every update."""
+    columns = ["step", *(f"pi_{lang}" for lang in module.mixer.languages)]
+    rows = [dict(zip(columns, [step, *pi], strict=True)) for step, pi in module.pi_history]
+    write_csv(path, rows, columns)
 
 
 def copy_heldout(data: PreparedData, out_dir: Path) -> None:
