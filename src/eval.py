@@ -1,0 +1,19 @@
+"""Score every checkpoint of a run: ``python src/eval.py run_dir=runs/<run>``.
+
+Several runs on one figure: ``python src/eval.py 'run_dirs=[runs/a,runs/b]' out_dir=runs/cmp``.
+Minimal pairs: ``eval_data=babylm`` (Hub) and/or ``'++minimal_pairs.eng=[pairs.jsonl]'``.
+"""
+
+import hydra
+from omegaconf import DictConfig
+
+from taam.evaluation import evaluate
+
+
+@hydra.main(config_path="../configs", config_name="eval", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()
