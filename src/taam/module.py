@@ -13,11 +13,11 @@ import math
 import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
 from taam.errors import TaamError
+from taam.losses import linear_cross_entropy
 from taam.mixer.base import Mixer, WindowStats
 
 STATS = ("nats", "bytes", "tokens", "sequences")
@@ -42,9 +42,12 @@ class TaamModule(L.LightningModule):
         max_steps: int = 1000,
         min_lr_ratio: float = 0.1,
         on_update=None,
+        compile_model: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
+        if compile_model:  # in place: the module tree, state-dict keys and exports stay plain HF
+            model.base_model.compile()
         self.mixer = mixer
         self.sampler = sampler
         self.update_interval = update_interval
@@ -83,17 +86,20 @@ class TaamModule(L.LightningModule):
         # mixer state after this step's update for a resume to continue exactly.
         if self.sampler.step % self.update_interval == 0:
             self.close_window()
-        self.log("train/loss", loss, prog_bar=True, on_step=True, logger=False)
         return loss
 
     def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean next-token NLL of the batch; per-language sums go into the window."""
+        """Mean next-token NLL of the batch; per-language sums go into the window.
+
+        The decoder's hidden states go through the LM head and the loss chunk by chunk
+        (:mod:`taam.losses`), so the full fp32 logits never exist.
+        """
         inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
-        logits = self.model(input_ids=inputs).logits
-        nll = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none")
-        nll = nll.view_as(targets)
-        self._accumulate(batch["language"], nll.detach(), targets)
-        return nll.mean()
+        hidden = self.model.base_model(input_ids=inputs).last_hidden_state
+        head = self.model.get_output_embeddings().weight
+        loss, nll = linear_cross_entropy(hidden.flatten(0, 1), head, targets.flatten())
+        self._accumulate(batch["language"], nll.view_as(targets), targets)
+        return loss
 
     def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
         per_seq = torch.stack(
@@ -113,6 +119,8 @@ class TaamModule(L.LightningModule):
         self.check_finite(window)
         stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
         self.window.zero_()
+        # The progress bar shows the window's loss: a Python float, so no per-step device sync.
+        self.log("loss", float(stats.nats.sum() / stats.tokens.sum()), prog_bar=True, logger=False)
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -100,8 +100,8 @@ def check_resume(run_dir: Path, cfg: DictConfig, data: PreparedData) -> None:
         )
 
 
-def train(cfg: DictConfig) -> Path:
-    """Run one training job; return its run directory."""
+def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
+    """Run one training job; return its run directory (``callbacks`` join the Trainer's)."""
     rank = global_rank()
     run_dir = resolve_run_dir(cfg, rank)
     if rank == 0:
@@ -159,6 +159,7 @@ def train(cfg: DictConfig) -> Path:
         max_steps=int(cfg.train.max_steps),
         min_lr_ratio=float(cfg.train.min_lr_ratio),
         on_update=reporter.on_update,
+        compile_model=bool(cfg.train.compile),
     )
     trainer = instantiate(
         cfg.trainer,
@@ -180,6 +181,7 @@ def train(cfg: DictConfig) -> Path:
                 reporter.state,
                 reporter.model_card,
             ),
+            *callbacks,
         ],
     )
     loader = torch.utils.data.DataLoader(Ticks(), batch_size=None)

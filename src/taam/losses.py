@@ -1,0 +1,73 @@
+"""Next-token cross-entropy through the LM head, without materialising the full logits.
+
+For a batch of N target positions and a vocabulary of V tokens the logits are N × V: at the
+BabyLM scale (32,768 tokens × 16,384) that is 2 GiB in fp32, and autograd would keep them for
+the backward pass. :class:`LinearCrossEntropy` fuses the head and the loss instead: it walks
+the rows in chunks, and for each chunk computes the logits, the per-token NLL
+
+    ℓ_n = logsumexp_v(z_nv) − z_{n,y_n},    z = h Wᵀ,
+
+and at once the gradients of the mean loss L = (1/N) Σ ℓ_n,
+
+    ∂L/∂z_n = (softmax(z_n) − onehot(y_n)) / N,   ∂L/∂h = (∂L/∂z) W,   ∂L/∂W = (∂L/∂z)ᵀ h,
+
+so only one chunk of logits ever exists. The backward pass scales the stored gradients by
+the incoming gradient of L. The per-token NLL comes back (detached) for the per-language
+statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Rows per chunk: chunk × V logits in fp32 stay around 256 MiB at V = 16,384.
+DEFAULT_CHUNK_ELEMENTS = 64 * 1024 * 1024
+
+
+class LinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk_rows: int
+    ):
+        n = hidden.shape[0]
+        acc = torch.promote_types(hidden.dtype, torch.float32)  # accumulate in fp32 at least
+        nll = torch.empty(n, dtype=acc, device=hidden.device)
+        grad_hidden = torch.empty_like(hidden)
+        grad_weight = torch.zeros(weight.shape, dtype=acc, device=weight.device)
+        w = weight.to(hidden.dtype)  # the compute dtype (bf16 under autocast)
+        for start in range(0, n, chunk_rows):
+            rows = slice(start, min(start + chunk_rows, n))
+            h, y = hidden[rows], targets[rows]
+            logits = (h @ w.T).to(acc)
+            lse = torch.logsumexp(logits, dim=-1)
+            nll[rows] = lse - logits.gather(1, y[:, None]).squeeze(1)
+            grad_logits = torch.exp(logits - lse[:, None])  # softmax, in place of the logits
+            grad_logits[torch.arange(len(y), device=y.device), y] -= 1.0
+            grad_logits /= n
+            grad_hidden[rows] = (grad_logits.to(w.dtype) @ w).to(hidden.dtype)
+            grad_weight += grad_logits.T @ h.to(acc)
+        ctx.save_for_backward(grad_hidden, grad_weight.to(weight.dtype))
+        loss = nll.mean()
+        ctx.mark_non_differentiable(nll)
+        return loss, nll
+
+    @staticmethod
+    def backward(ctx, grad_loss: torch.Tensor, grad_nll: torch.Tensor):
+        grad_hidden, grad_weight = ctx.saved_tensors
+        return (
+            grad_hidden * grad_loss.to(grad_hidden.dtype),
+            grad_weight * grad_loss.to(grad_weight.dtype),
+            None,
+            None,
+        )
+
+
+def linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean NLL with gradients, per-token NLL detached) for ``hidden [N, d] @ weight [V, d]ᵀ``."""
+    chunk_rows = max(1, chunk_elements // weight.shape[0])
+    return LinearCrossEntropy.apply(hidden, weight, targets, chunk_rows)

@@ -1,0 +1,26 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from taam.losses import linear_cross_entropy
+
+
+@pytest.mark.parametrize("chunk_elements", [7 * 50, 10**9])  # several chunks, and one
+def test_matches_full_logits_cross_entropy(chunk_elements):
+    torch.manual_seed(0)
+    hidden = torch.randn(23, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(50, 8, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, 50, (23,))
+
+    reference = F.cross_entropy(hidden @ weight.T, targets, reduction="none")
+    (reference.mean() * 3).backward()
+    ref_grads = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+
+    loss, nll = linear_cross_entropy(hidden, weight, targets, chunk_elements=chunk_elements)
+    (loss * 3).backward()  # the incoming gradient scales the stored ones
+    assert torch.allclose(nll.double(), reference.detach(), atol=1e-5)
+    assert torch.allclose(loss.double(), reference.mean(), atol=1e-5)
+    assert torch.allclose(hidden.grad, ref_grads[0], atol=1e-5)
+    assert torch.allclose(weight.grad, ref_grads[1], atol=1e-5)
+    assert not nll.requires_grad
