@@ -1,6 +1,7 @@
 PYTHON ?= .venv/bin/python
 PIP := $(PYTHON) -m pip
 ARGS ?= method=pstar seed=1337
+BENCH_PRESET ?= cpu
 
 .PHONY: install train test test-fast lint format bench clean
 
@@ -25,6 +26,10 @@ lint:
 format:
 	$(PYTHON) -m ruff check --fix src tests bench scripts
 	$(PYTHON) -m ruff format src tests bench scripts
+
+bench: install  ## throughput against a plain HF loop (CPU preset here; --preset gpu on a GPU) and data prep
+	$(PYTHON) bench/throughput.py --preset $(BENCH_PRESET)
+	$(PYTHON) bench/data_prep.py
 
 clean:
 	rm -rf runs .cache .pytest_cache .ruff_cache

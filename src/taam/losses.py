@@ -38,14 +38,15 @@ class LinearCrossEntropy(torch.autograd.Function):
         for start in range(0, n, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n))
             h, y = hidden[rows], targets[rows]
+            index = torch.arange(len(y), device=y.device)
             logits = (h @ w.T).to(acc)
-            lse = torch.logsumexp(logits, dim=-1)
-            nll[rows] = lse - logits.gather(1, y[:, None]).squeeze(1)
-            grad_logits = torch.exp(logits - lse[:, None])  # softmax, in place of the logits
-            grad_logits[torch.arange(len(y), device=y.device), y] -= 1.0
+            logits -= torch.logsumexp(logits, dim=-1, keepdim=True)  # now log-softmax
+            nll[rows] = -logits[index, y]
+            grad_logits = logits.exp_()  # softmax, in place
+            grad_logits[index, y] -= 1.0
             grad_logits /= n
-            grad_hidden[rows] = (grad_logits.to(w.dtype) @ w).to(hidden.dtype)
-            grad_weight += grad_logits.T @ h.to(acc)
+            grad_hidden[rows] = grad_logits.to(w.dtype) @ w
+            grad_weight.addmm_(grad_logits.T, h.to(acc))
         ctx.save_for_backward(grad_hidden, grad_weight.to(weight.dtype))
         loss = nll.mean()
         ctx.mark_non_differentiable(nll)
