@@ -112,3 +112,25 @@ def test_a_run_crossing_two_milestones_passes_the_compatibility_check(tiny_overr
         text=True,
     )
     assert cli.returncode == 0 and "chck_2M" in cli.stdout
+
+
+def test_pstar_moves_pi_away_from_the_prior_and_repeats_exactly(tiny_overrides):
+    overrides = [
+        *tiny_overrides,
+        "method=pstar",
+        "method.mixer.warmup_steps=10",
+        "train.max_steps=60",
+        "seed=7",
+    ]
+    first = train(compose_config([*overrides, "run_dir=${paths.runs_dir}/one"]))
+    second = train(compose_config([*overrides, "run_dir=${paths.runs_dir}/two"]))
+    rows = read_csv(first / "mixer.csv")
+    assert rows == read_csv(second / "mixer.csv")  # same config and seed: same π trajectory
+    prior = json.loads((first / "prior.json").read_text())["P0"]
+    gamma, k = 0.1, 3
+    start = {lang: (1 - gamma) * p + gamma / k for lang, p in prior.items()}
+    assert all(
+        abs(float(rows[0][f"pi_{lang}"]) - start[lang]) < 1e-9 for lang in start
+    )  # π⁰ from P⁰
+    moved = max(abs(float(rows[-1][f"pi_{lang}"]) - start[lang]) for lang in start)
+    assert moved > 0.02
