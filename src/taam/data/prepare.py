@@ -7,6 +7,7 @@ under a content key so that a second run with the same data skips tokenisation.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,4 +133,5 @@ def ledger_table(ledger: Mapping) -> Table:
 
 
 def print_ledger(ledger: Mapping) -> None:
-    Console().print(ledger_table(ledger))
+    # Logs and pipes get 120 columns (rich would assume 80 and truncate the numbers).
+    Console(width=None if sys.stdout.isatty() else 120).print(ledger_table(ledger))
