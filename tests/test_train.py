@@ -134,3 +134,14 @@ def test_pstar_moves_pi_away_from_the_prior_and_repeats_exactly(tiny_overrides):
     )  # π⁰ from P⁰
     moved = max(abs(float(rows[-1][f"pi_{lang}"]) - start[lang]) for lang in start)
     assert moved > 0.02
+
+
+def test_gpt2_style_model_trains_and_exports(tiny_overrides):
+    run_dir = train(
+        compose_config(
+            [*tiny_overrides, "model=gpt2_tiny", "model.seq_len=32", "train.max_steps=10"]
+        )
+    )
+    model = AutoModelForCausalLM.from_pretrained(run_dir / "final")
+    assert model.config.model_type == "gpt2"
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "completed"

@@ -124,7 +124,8 @@ class TaamModule(L.LightningModule):
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
-            metrics = self.window_metrics(stats)
+            # the mixer's record (rewards raw and rescaled, smoothed loss, at-floor) with the window's
+            metrics = {**record, **self.window_metrics(stats)}
             for logger in self.trainer.loggers:
                 logger.log_metrics(metrics, step=self.sampler.step)
                 logger.save()
