@@ -1,11 +1,14 @@
 """What a run leaves for people and tools: mixer.csv, metrics.csv, summary.json, plots,
-the export state file and the model card."""
+the export state file and the model card, and what it hands to loggers such as W&B."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import lightning as L
 from omegaconf import DictConfig
@@ -23,6 +26,14 @@ from taam.plots import plot_metrics, plot_pi
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
+class RunContentsLogger(Protocol):
+    """A logger that also keeps the finished run's files (the W&B logger)."""
+
+    def log_run(self, run_dir: Path, status: str) -> None:
+        """Tables, files and summary of the finished run directory; the logger closes after it."""
+
+
 class RunReporter(L.Callback):
     """Collects mixer updates and metrics during a run and writes the run's outputs (rank 0)."""
 
@@ -33,12 +44,14 @@ class RunReporter(L.Callback):
         mixer: Mixer,
         sampler: MixtureSampler,
         resume_step: int | None = None,
+        loggers: Sequence[object] = (),
     ) -> None:
         self.run_dir = run_dir
         self.cfg = cfg
         self.mixer = mixer
         self.sampler = sampler
         self.csv_logger = RunCSVLogger(run_dir / "metrics.csv", resume_step=resume_step)
+        self.contents_loggers = [lg for lg in loggers if isinstance(lg, RunContentsLogger)]
         mixer_csv = run_dir / "mixer.csv"
         if resume_step is not None and mixer_csv.exists():
             self.mixer_log = MixerLog.read(mixer_csv, mixer.languages, up_to_step=resume_step)
@@ -104,6 +117,11 @@ class RunReporter(L.Callback):
         if self.cfg.train.plots:
             self.plot(floor)
 
+    def publish(self, status: str) -> None:
+        """Hand the finished run (after its exports) to the loggers that keep run contents."""
+        for logger in self.contents_loggers:
+            logger.log_run(self.run_dir, status)
+
     def plot(self, floor: float | None) -> None:
         plots = self.run_dir / "plots"
         try:
@@ -122,3 +140,22 @@ class RunReporter(L.Callback):
     def model_card(self) -> str:
         """The card for an export made now (the repo id is filled in by push.py)."""
         return model_card(self.state(), self.branches())
+
+
+def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:
+    """Mark ``summary.json`` failed with the error, keeping what an earlier write recorded.
+
+    A run that fails before training starts has no summary yet: it gets the run's identity.
+    """
+    path = run_dir / "summary.json"
+    identity = {
+        "status": "failed",
+        "method": cfg.method.name,
+        "reward": cfg.reward.name if uses_reward(cfg.method) else None,
+        "seed": int(cfg.seed),
+        "languages": list(cfg.data.languages),
+        "run_dir": str(run_dir),
+    }
+    summary = identity | (json.loads(path.read_text()) if path.exists() else {})
+    summary |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+    write_json(path, summary)

@@ -30,7 +30,7 @@ from taam.mixer.base import MixContext
 from taam.mixer.factory import build_mixer, uses_reward
 from taam.model import build_model, count_parameters
 from taam.module import TaamModule
-from taam.reporting import RunReporter
+from taam.reporting import RunReporter, record_failure
 from taam.rundir import LAST_CKPT, RunDirError, prepare_run_dir, run_name, setup_logging
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,13 @@ def resolve_run_dir(cfg: DictConfig, rank: int = 0) -> Path:
         return Path(cfg.run_dir)
     if rank > 0 and RUN_DIR_ENV in os.environ:  # rank 0's choice, for the ranks it launches
         return Path(os.environ[RUN_DIR_ENV])
+    return Path(cfg.paths.runs_dir) / default_run_name(cfg)
+
+
+def default_run_name(cfg: DictConfig) -> str:
+    """``<date>_<Method>[-<reward tag>]_seed<seed>``: the reward tag where the method uses one."""
     tag = cfg.reward.tag if uses_reward(cfg.method) else None
-    return Path(cfg.paths.runs_dir) / run_name(cfg.method.name, cfg.seed, tag)
+    return run_name(cfg.method.name, cfg.seed, tag)
 
 
 def planned_exposures(cfg: DictConfig) -> int:
@@ -101,12 +106,26 @@ def check_resume(run_dir: Path, cfg: DictConfig, data: PreparedData) -> None:
 
 
 def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
-    """Run one training job; return its run directory (``callbacks`` join the Trainer's)."""
+    """Run one training job; return its run directory (``callbacks`` join the Trainer's).
+
+    A run that fails leaves ``summary.json`` with status ``failed`` and the error.
+    """
     rank = global_rank()
     run_dir = resolve_run_dir(cfg, rank)
     if rank == 0:
         prepare_run_dir(run_dir, bool(cfg.resume))
     setup_logging(run_dir if rank == 0 else None)
+    try:
+        _train(cfg, run_dir, rank, callbacks)
+    except Exception as err:
+        if rank == 0:
+            record_failure(run_dir, cfg, err)
+        raise
+    return run_dir
+
+
+def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Callback]) -> None:
+    """Data, model, mixer, fit and exports into ``run_dir`` (prepared by :func:`train`)."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     data = prepare_data(cfg.data, int(cfg.model.seq_len), cfg.paths.cache_dir)
@@ -145,7 +164,10 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
         int(cfg.seed),
         float(cfg.train.epoch_cap),
     )
-    reporter = RunReporter(run_dir, cfg, mixer, sampler, resume_step=_resume_step(run_dir, cfg))
+    loggers = _extra_loggers(cfg, run_dir)
+    reporter = RunReporter(
+        run_dir, cfg, mixer, sampler, resume_step=_resume_step(run_dir, cfg), loggers=loggers
+    )
     module = TaamModule(
         model=model,
         mixer=mixer,
@@ -166,7 +188,7 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
         max_steps=int(cfg.train.max_steps),
         default_root_dir=str(run_dir),
         use_distributed_sampler=False,
-        logger=[reporter.csv_logger, *_extra_loggers(cfg, run_dir)],
+        logger=[reporter.csv_logger, *loggers],
         callbacks=[
             RichProgressBar(),
             reporter,
@@ -186,34 +208,42 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     )
     loader = torch.utils.data.DataLoader(Ticks(), batch_size=None)
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
-    status, note = "completed", None
     os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP ranks launched by Lightning inherit it
     try:
-        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt)
-        if trainer.interrupted:
-            status = "stopped"
-    except DataExhausted as err:  # every language reached its epoch cap: a normal end
-        status, note = "stopped", str(err)
-        log.warning("training stopped early: %s", err)
+        status, note = _fit(trainer, module, loader, ckpt)
+        if trainer.world_size > 1:
+            write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
+        if trainer.is_global_zero:
+            reporter.finish(status=status, error=note)
+            export_hf(
+                module.model,
+                data.tokenizer_dir,
+                run_dir / "final",
+                reporter.state(),
+                card=reporter.model_card(),
+            )
     except BaseException as err:
         if trainer.is_global_zero:
             reporter.finish(status="failed", error=f"{type(err).__name__}: {err}")
+            reporter.publish("failed")
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
-    if trainer.world_size > 1:
-        write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
     if trainer.is_global_zero:
-        reporter.finish(status=status, error=note)
-        export_hf(
-            module.model,
-            data.tokenizer_dir,
-            run_dir / "final",
-            reporter.state(),
-            card=reporter.model_card(),
-        )
+        reporter.publish(status)
         log.info("run finished: %s", run_dir)
-    return run_dir
+
+
+def _fit(
+    trainer: L.Trainer, module: TaamModule, loader, ckpt: str | None
+) -> tuple[str, str | None]:
+    """Train; return the status (completed or stopped) and why a run stopped early."""
+    try:
+        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt)
+    except DataExhausted as err:  # every language reached its epoch cap: a normal end
+        log.warning("training stopped early: %s", err)
+        return "stopped", str(err)
+    return ("stopped" if trainer.interrupted else "completed"), None
 
 
 def write_rank_pi(module: TaamModule, path: Path) -> None:
