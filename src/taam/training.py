@@ -289,4 +289,10 @@ def _units_per_token(cfg: DictConfig, data: PreparedData, languages: tuple[str, 
 
 
 def _extra_loggers(cfg: DictConfig, run_dir: Path) -> list:
-    return [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
+    """The logger group's Lightning loggers (besides metrics.csv), W&B among them if chosen."""
+    loggers = [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
+    if cfg.logger.get("wandb"):
+        from taam.wandb_logging import WandbRunLogger  # wandb is imported only when used
+
+        loggers.append(WandbRunLogger.for_run(cfg, run_dir))
+    return loggers
