@@ -1,17 +1,30 @@
-"""Figures of a run directory, written as PNG files (matplotlib, Agg backend: no display)."""
+"""Figures of a run directory and of a comparison of runs, written as PNG files.
+
+Figures are plain ``matplotlib.figure.Figure`` objects, not pyplot state: no backend or display
+is needed to write them, and a notebook shows the same figures with ``display(fig)``.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from taam.io import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from taam.comparison import RunRecord
+
+
+def save_figure(fig: Figure, out_png: str | Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    return atomic_write_bytes(out_png, buffer.getvalue())
 
 
 def plot_pi(mixer_csv_path: str | Path, out_png: str | Path, floor: float | None = None) -> Path:
@@ -22,23 +35,18 @@ def plot_pi(mixer_csv_path: str | Path, out_png: str | Path, floor: float | None
         raise ValueError(f"{mixer_csv_path} has no mixer updates to plot")
     languages = [c.removeprefix("pi_") for c in rows[0] if c.startswith("pi_")]
     exposures = [int(r["exposures_tokens"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for lang in languages:
         ax.plot(exposures, [float(r[f"pi_{lang}"]) for r in rows], label=lang)
-    if floor is not None:
-        ax.axhline(
-            floor, color="grey", linestyle="--", linewidth=1, label=f"floor γ/K = {floor:.3g}"
-        )
+    _floor_line(ax, floor)
     ax.set_xlabel("token exposures")
     ax.set_ylabel("π (sampling probability)")
     ax.set_ylim(0, 1)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return atomic_write_bytes(out_png, buffer.getvalue())
+    return save_figure(fig, out_png)
 
 
 def plot_metrics(metrics_csv: str | Path, out_dir: str | Path, languages) -> list[Path]:
@@ -52,7 +60,8 @@ def plot_metrics(metrics_csv: str | Path, out_dir: str | Path, languages) -> lis
         ("loss", "training loss (nats/token)"),
         ("bpb", "training bits per byte"),
     ):
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = Figure(figsize=(7, 4))
+        ax = fig.subplots()
         for lang in languages:
             points = [
                 (float(r["exposures_tokens"]), float(r[f"{metric}_{lang}"]))
@@ -66,8 +75,81 @@ def plot_metrics(metrics_csv: str | Path, out_dir: str | Path, languages) -> lis
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=120)
-        plt.close(fig)
-        written.append(atomic_write_bytes(Path(out_dir) / f"{metric}.png", buffer.getvalue()))
+        written.append(save_figure(fig, Path(out_dir) / f"{metric}.png"))
     return written
+
+
+def pi_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]) -> Figure:
+    """One panel per method (× reward): π per language over exposures, a thin line per seed,
+    the floor γ/K dashed."""
+    fig = Figure(figsize=(4.2 * len(groups), 3.6))
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    colours = _colours(languages)
+    for ax, (label, runs) in zip(axes, groups.items(), strict=True):
+        for run in runs:
+            exposures = [row["exposures_tokens"] for row in run.mixer]
+            for lang in languages:
+                values = [row.get(f"pi_{lang}") for row in run.mixer]
+                ax.plot(exposures, values, color=colours[lang], alpha=0.8, linewidth=1)
+        if runs[0].floor is not None:
+            _floor_line(ax, runs[0].floor)
+            ax.legend(loc="upper right", fontsize="small")
+        ax.set_title(f"{label} ({_seeds(runs)})")
+        ax.set_xlabel("token exposures")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("π (sampling probability)")
+    _language_legend(fig, colours)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig
+
+
+def bpb_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]) -> Figure:
+    """One panel per language: training BPB over exposures, a line per method (mean of seeds)."""
+    fig = Figure(figsize=(4.2 * len(languages), 3.6))
+    axes = fig.subplots(1, len(languages), squeeze=False)[0]
+    for ax, lang in zip(axes, languages, strict=True):
+        for label, runs in groups.items():
+            curve = _mean_curve([run.training_curve(f"bpb_{lang}") for run in runs])
+            if curve:
+                ax.plot(*zip(*curve, strict=True), label=f"{label} ({_seeds(runs)})")
+        ax.set_title(lang)
+        ax.set_xlabel("token exposures")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("training bits per byte")
+    axes[-1].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def _mean_curve(curves: Sequence[Sequence[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """The mean over seeds at each exposure count that every seed logged (same windows)."""
+    by_x: dict[float, list[float]] = {}
+    for curve in curves:
+        for x, y in curve:
+            by_x.setdefault(x, []).append(y)
+    return [
+        (x, math.fsum(ys) / len(ys)) for x, ys in sorted(by_x.items()) if len(ys) == len(curves)
+    ]
+
+
+def _floor_line(ax, floor: float | None) -> None:
+    if floor is not None:
+        ax.axhline(
+            floor, color="grey", linestyle="--", linewidth=1, label=f"floor γ/K = {floor:.3g}"
+        )
+
+
+def _colours(languages: Sequence[str]) -> dict[str, str]:
+    return {lang: f"C{i}" for i, lang in enumerate(languages)}
+
+
+def _language_legend(fig: Figure, colours: Mapping[str, str]) -> None:
+    handles = [
+        fig.axes[0].plot([], [], color=colour, label=lang)[0] for lang, colour in colours.items()
+    ]
+    fig.legend(handles=handles, loc="center right", title="π of")
+
+
+def _seeds(runs: Sequence[RunRecord]) -> str:
+    return f"{len(runs)} seed{'s' if len(runs) != 1 else ''}"

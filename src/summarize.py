@@ -1,0 +1,28 @@
+"""Compare the runs of a sweep: ``python src/summarize.py sweep_dir=runs/sweeps/<date_time>``.
+
+Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.comparison``).
+"""
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from taam.comparison import summarize
+from taam.errors import TaamError
+
+
+@hydra.main(config_path="../configs", config_name="summarize", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir)
+    except TaamError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{len(runs)} runs compared; wrote:")
+    for path in written:
+        print(f"  {path}")
+
+
+if __name__ == "__main__":
+    main()

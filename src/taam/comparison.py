@@ -1,0 +1,374 @@
+"""Compare runs (a sweep's, or any): the tables and figures of ``python src/summarize.py``.
+
+Reads each run directory's summary.json, config.yaml, mixer.csv, metrics.csv and, where
+``src/eval.py`` has scored it, eval/results.csv. Per job: final π, final and best BPB and the
+time at the floor per language, and the worst language's BPB. BPB is the held-out bits per
+byte of the ``final`` checkpoint where the evaluation has run (source ``held-out``), else the
+last training window's (source ``training``); best BPB is the lowest over the evaluated
+checkpoints, or over the training windows. Per method × reward: the mean ± sd over seeds of
+the jobs that completed or stopped. Writes into the sweep folder::
+
+    summary.md  summary.csv  summary_by_method.csv  plots/pi_by_method.png  plots/bpb_by_method.png
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from taam.errors import TaamError
+from taam.io import atomic_write_text, write_csv
+from taam.mixer.factory import uses_reward
+from taam.plots import bpb_by_method, pi_by_method, save_figure
+
+FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
+HELDOUT, TRAINING = "held-out", "training"
+
+
+class ComparisonError(TaamError, ValueError):
+    """Nothing to compare where the user pointed; the message says where to point instead."""
+
+
+@dataclass
+class RunRecord:
+    """What the comparison needs of one run directory."""
+
+    path: Path
+    method: str
+    reward: str | None
+    label: str  # the method part of the run name: Method, or Method-<reward tag>
+    seed: int | None
+    status: str  # completed / stopped / failed, or incomplete (no summary.json yet)
+    languages: list[str]
+    summary: dict
+    mixer: list[dict[str, float | None]]
+    metrics: list[dict[str, float | None]]
+    heldout: dict[str, dict[str, float]]  # checkpoint → language → held-out BPB
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def floor(self) -> float | None:
+        return self.summary.get("floor")
+
+    def training_curve(self, column: str) -> list[tuple[float, float]]:
+        """(exposures, value) of a metrics.csv column, where the window logged it."""
+        return [
+            (row["exposures_tokens"], row[column])
+            for row in self.metrics
+            if row.get(column) is not None and row.get("exposures_tokens") is not None
+        ]
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / f).exists() for f in ("summary.json", "config.yaml"))
+
+
+def find_runs(folder: str | Path) -> list[Path]:
+    """The run directories directly inside ``folder`` (a sweep folder, or ``runs/``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ComparisonError(f"{folder} is not a folder; point sweep_dir at a sweep's folder.")
+    runs = sorted(p for p in folder.iterdir() if is_run_dir(p))
+    if not runs:
+        raise ComparisonError(
+            f"{folder} holds no run directories (folders with summary.json or config.yaml); "
+            f"point sweep_dir at runs/sweeps/<date_time>, or list runs with run_dirs=[...]."
+        )
+    return runs
+
+
+def load_run(path: str | Path) -> RunRecord:
+    path = Path(path)
+    summary = _read_json(path / "summary.json")
+    config = OmegaConf.load(path / "config.yaml") if (path / "config.yaml").exists() else None
+    method = summary.get("method") or config.method.name
+    reward = summary["reward"] if "reward" in summary else _config_reward(config)
+    tag = config.reward.get("tag", reward) if config is not None and reward else reward
+    return RunRecord(
+        path=path,
+        method=method,
+        reward=reward,
+        label=f"{method}-{tag}" if reward else method,
+        seed=summary.get("seed", config.seed if config is not None else None),
+        status=summary.get("status", "incomplete"),
+        languages=list(summary.get("languages") or config.data.languages),
+        summary=summary,
+        mixer=_read_csv(path / "mixer.csv"),
+        metrics=_read_csv(path / "metrics.csv"),
+        heldout=_read_heldout(path / "eval" / "results.csv"),
+    )
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[RunRecord]:
+    """Runs in table order: by method, reward and seed."""
+    runs = [load_run(p) for p in paths]
+    return sorted(runs, key=lambda r: (r.method, r.reward or "", r.seed or 0, r.name))
+
+
+def languages_of(runs: Sequence[RunRecord]) -> list[str]:
+    return list(dict.fromkeys(lang for run in runs for lang in run.languages))
+
+
+def group_by_method(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Method × reward label → its finished runs (the seeds), in table order."""
+    groups: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        if run.status in FINISHED:
+            groups.setdefault(run.label, []).append(run)
+    return groups
+
+
+# -- tables ------------------------------------------------------------------------------
+def metric_columns(languages: Sequence[str]) -> list[str]:
+    return [
+        *(f"pi_{lang}" for lang in languages),
+        *(f"bpb_final_{lang}" for lang in languages),
+        *(f"bpb_best_{lang}" for lang in languages),
+        "bpb_worst",
+        *(f"time_at_floor_{lang}" for lang in languages),
+    ]
+
+
+def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
+    """One job: identity, status, and the metric columns (None where a value is missing)."""
+    source = HELDOUT if "final" in run.heldout else TRAINING
+    final, best = _bpb(run, languages, source)
+    at_floor = run.summary.get("time_at_floor") or {}
+    pi = run.summary.get("pi") or {}
+    known = {lang: v for lang, v in final.items() if v is not None}
+    worst = max(known, key=known.get) if known else None
+    row: dict[str, Any] = {
+        "run": run.name,
+        "method": run.method,
+        "reward": run.reward or "",
+        "seed": run.seed,
+        "status": run.status,
+        "steps": run.summary.get("step"),
+        "exposures_tokens": run.summary.get("exposures_tokens"),
+        "bpb_source": source if run.status in FINISHED else "",
+    }
+    for lang in languages:
+        row[f"pi_{lang}"] = pi.get(lang)
+        row[f"bpb_final_{lang}"] = final[lang]
+        row[f"bpb_best_{lang}"] = best[lang]
+        row[f"time_at_floor_{lang}"] = at_floor.get(lang)
+    row["bpb_worst"] = known[worst] if worst else None
+    row["worst_language"] = worst or ""
+    return row
+
+
+def method_rows(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per method × reward: seeds averaged (``<column>_mean``, ``<column>_sd``)."""
+    rows = []
+    for label, group in group_by_method(runs).items():
+        jobs = [job_row(run, languages) for run in group]
+        row: dict[str, Any] = {
+            "method": group[0].method,
+            "reward": group[0].reward or "",
+            "label": label,
+            "seeds": len(group),
+            "failed": sum(r.label == label and r.status == "failed" for r in runs),
+            "bpb_source": "/".join(sorted({job["bpb_source"] for job in jobs})),
+        }
+        for column in metric_columns(languages):
+            values = [job[column] for job in jobs if job[column] is not None]
+            row[f"{column}_mean"] = statistics.fmean(values) if values else None
+            row[f"{column}_sd"] = statistics.stdev(values) if len(values) > 1 else None
+        rows.append(row)
+    return rows
+
+
+def job_columns(languages: Sequence[str]) -> list[str]:
+    identity = ["run", "method", "reward", "seed", "status", "steps", "exposures_tokens"]
+    return [*identity, "bpb_source", *metric_columns(languages), "worst_language"]
+
+
+def method_columns(languages: Sequence[str]) -> list[str]:
+    stats = [f"{c}_{s}" for c in metric_columns(languages) for s in ("mean", "sd")]
+    return ["method", "reward", "label", "seeds", "failed", "bpb_source", *stats]
+
+
+def markdown(runs: Sequence[RunRecord], title: str) -> str:
+    """summary.md: the method × reward table (mean ± sd over seeds), then every job."""
+    languages = languages_of(runs)
+    headers = _headers(languages)
+    by_method = [
+        {
+            "method": row["label"],
+            "seeds": f"{row['seeds']}" + (f" ({row['failed']} failed)" if row["failed"] else ""),
+            "bpb_source": row["bpb_source"],
+            **{c: _mean_sd(row[f"{c}_mean"], row[f"{c}_sd"], c) for c in metric_columns(languages)},
+        }
+        for row in method_rows(runs, languages)
+    ]
+    jobs = []
+    for run in runs:
+        row = job_row(run, languages)
+        cells = {c: _number(row[c], c) for c in metric_columns(languages)}
+        jobs.append({**row, **cells, "method": run.label})
+    lines = [
+        f"# Runs compared: {title}",
+        "",
+        "π: final sampling probability. BPB: bits per byte (lower is better), held-out at the "
+        "`final` checkpoint where `src/eval.py` has run (source `held-out`), else the last "
+        "training window's (source `training`); best: the lowest over evaluated checkpoints "
+        "or training windows; worst: the highest final BPB over languages. Floor: fraction of "
+        "mixer updates with π at the floor γ/K (adaptive methods).",
+        "",
+        "## By method × reward (mean ± sd over seeds)",
+        "",
+        *_table(["method", "seeds", "bpb_source", *metric_columns(languages)], headers, by_method),
+        "",
+        "## Every job",
+        "",
+        *_table(
+            ["run", "method", "seed", "status", "bpb_source", *metric_columns(languages)],
+            headers,
+            jobs,
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(runs: Sequence[RunRecord], out_dir: str | Path, title: str) -> list[Path]:
+    """summary.md, summary.csv, summary_by_method.csv and plots/ in ``out_dir``."""
+    out_dir = Path(out_dir)
+    languages = languages_of(runs)
+    written = [
+        atomic_write_text(out_dir / "summary.md", markdown(runs, title)),
+        write_csv(
+            out_dir / "summary.csv",
+            [job_row(run, languages) for run in runs],
+            job_columns(languages),
+        ),
+        write_csv(
+            out_dir / "summary_by_method.csv",
+            method_rows(runs, languages),
+            method_columns(languages),
+        ),
+    ]
+    groups = {label: g for label, g in group_by_method(runs).items() if g[0].mixer}
+    if groups:
+        plots = out_dir / "plots"
+        written.append(save_figure(pi_by_method(groups, languages), plots / "pi_by_method.png"))
+        written.append(save_figure(bpb_by_method(groups, languages), plots / "bpb_by_method.png"))
+    return written
+
+
+def summarize(
+    sweep_dir: str | None, run_dirs: Sequence[str], out_dir: str | None
+) -> tuple[list[RunRecord], list[Path]]:
+    """``python src/summarize.py``: the runs of ``sweep_dir`` (or ``run_dirs``), compared."""
+    if bool(sweep_dir) == bool(run_dirs):
+        raise ComparisonError(
+            "give exactly one of sweep_dir=<folder> (a sweep, or any folder of run "
+            "directories) or run_dirs=[<run>,<run>,...] (then also out_dir=<folder>)."
+        )
+    if run_dirs and not out_dir:
+        raise ComparisonError("with run_dirs=[...], say where the tables go: out_dir=<folder>.")
+    paths = find_runs(sweep_dir) if sweep_dir else [Path(p) for p in run_dirs]
+    missing = [str(p) for p in paths if not is_run_dir(p)]
+    if missing:
+        raise ComparisonError(f"not run directories (no summary.json or config.yaml): {missing}")
+    runs = load_runs(paths)
+    out = Path(out_dir or sweep_dir)
+    return runs, write_summary(runs, out, title=out.name)
+
+
+# -- reading -----------------------------------------------------------------------------
+def _bpb(
+    run: RunRecord, languages: Sequence[str], source: str
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Final and best BPB per language from the held-out evaluation or the training windows."""
+    final: dict[str, float | None] = {}
+    best: dict[str, float | None] = {}
+    for lang in languages:
+        if source == HELDOUT:
+            values = [scores[lang] for scores in run.heldout.values() if lang in scores]
+            final[lang] = run.heldout["final"].get(lang)
+        else:
+            values = [y for _, y in run.training_curve(f"bpb_{lang}")]
+            final[lang] = values[-1] if values else None
+        best[lang] = min(values) if values else None
+    return final, best
+
+
+def _config_reward(config: DictConfig | None) -> str | None:
+    if config is None or not uses_reward(config.method):
+        return None
+    return config.reward.name
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _read_csv(path: Path) -> list[dict[str, float | None]]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _read_heldout(path: Path) -> dict[str, dict[str, float]]:
+    """checkpoint → language → held-out BPB, from the language-level rows of results.csv."""
+    if not path.exists():
+        return {}
+    scores: dict[str, dict[str, float]] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["metric"] == "bpb" and not row["file"]:
+                scores.setdefault(row["checkpoint"], {})[row["language"]] = float(row["value"])
+    return scores
+
+
+# -- markdown ----------------------------------------------------------------------------
+def _headers(languages: Sequence[str]) -> dict[str, str]:
+    headers = {"bpb_source": "BPB source", "bpb_worst": "worst BPB"}
+    for lang in languages:
+        headers |= {
+            f"pi_{lang}": f"π {lang}",
+            f"bpb_final_{lang}": f"BPB {lang}",
+            f"bpb_best_{lang}": f"best BPB {lang}",
+            f"time_at_floor_{lang}": f"floor {lang}",
+        }
+    return headers
+
+
+def _decimals(column: str) -> int:
+    return 2 if column.startswith("time_at_floor") else 3
+
+
+def _number(value: float | None, column: str) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.{_decimals(column)}f}"
+
+
+def _mean_sd(mean: float | None, sd: float | None, column: str) -> str:
+    if sd is None:
+        return _number(mean, column)
+    return f"{_number(mean, column)} ± {_number(sd, column)}"
+
+
+def _table(columns: Sequence[str], headers: dict[str, str], rows: Sequence[dict]) -> list[str]:
+    return [
+        "| " + " | ".join(headers.get(c, c) for c in columns) + " |",
+        "|"
+        + "|".join(
+            "---" if c in ("run", "method", "status", "bpb_source") else "---:" for c in columns
+        )
+        + "|",
+        *("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows),
+    ]
