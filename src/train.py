@@ -1,4 +1,7 @@
-"""Train one TAAM run: ``python src/train.py method=pstar seed=1337``."""
+"""Train one TAAM run: ``python src/train.py method=pstar seed=1337``.
+
+A sweep: ``python src/train.py -m method=uniform,exp3,pstar seed=1,2,3`` (see ``taam.sweep``).
+"""
 
 import sys
 
@@ -6,11 +9,15 @@ import hydra
 from omegaconf import DictConfig
 
 from taam.errors import TaamError
+from taam.sweep import SweepJob, is_multirun, run_job
 from taam.training import train
 
 
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    if is_multirun():  # a failed job is recorded and the sweep goes on; its exit status says so
+        run_job(cfg, SweepJob.current())
+        return
     try:
         train(cfg)
     except TaamError as err:

@@ -1,0 +1,201 @@
+"""Hydra multirun sweeps: one run directory per job, all inside one sweep folder.
+
+    python src/train.py -m method=uniform,exp3,pstar reward=normalized_excess_loss,cross_lingual_deficit seed=1,2,3
+
+writes into ``hydra.sweep.dir`` (default ``runs/sweeps/<date>_<time>/``)::
+
+    sweep.json       the sweep's overrides, and each swept key with its values
+    <run name>/      a run directory per job, named as a single run would be, plus
+                     ``_<key>=<value>`` for each other swept key (e.g. ``_train.lr=0.001``)
+    failures.jsonl   one line per failed job: job number, overrides, run directory, error
+
+A method that learns from no reward runs once per seed, with the sweep's first reward; its jobs
+for the other rewards are skipped with a log line. A failed job is logged, recorded in
+``failures.jsonl`` and its ``summary.json`` says ``failed``; the other jobs go on, and at the end
+the sweep exits with status 1 if any job failed (0 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from taam.errors import TaamError
+from taam.io import write_json
+from taam.mixer.factory import uses_reward
+from taam.rundir import setup_logging
+from taam.training import default_run_name, train
+
+log = logging.getLogger(__name__)
+
+SWEEP_FILE = "sweep.json"
+FAILURES_FILE = "failures.jsonl"
+NAMED_KEYS = ("method", "reward", "seed")  # the run name says these already
+
+
+def is_multirun() -> bool:
+    """Whether this process runs a job of ``python src/train.py -m ...``."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def swept_keys(overrides: Sequence[str], config_loader: Any = None) -> dict[str, list[str]]:
+    """The keys that ``overrides`` sweep (``a,b``, ``range(...)``, ``glob(...)``) and their values.
+
+    A later override of a key replaces an earlier one, as in Hydra's basic sweeper; ``glob``
+    needs Hydra's config loader to list a group's options.
+    """
+    parser = OverridesParser.create(config_loader=config_loader)
+    last = {o.get_key_element(): o for o in parser.parse_overrides(list(overrides))}
+    return {
+        key: list(o.sweep_string_iterator()) for key, o in last.items() if o.is_sweep_override()
+    }
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """One job of a sweep: its number, the sweep folder, its overrides and its reward choice."""
+
+    num: int
+    sweep_dir: Path
+    overrides: tuple[str, ...]
+    reward: str | None
+
+    @classmethod
+    def current(cls) -> SweepJob:
+        """The job Hydra is running now."""
+        hydra = HydraConfig.get()
+        return cls(
+            num=int(hydra.job.num),
+            sweep_dir=Path(hydra.sweep.dir),
+            overrides=tuple(hydra.overrides.task),
+            reward=hydra.runtime.choices.get("reward"),
+        )
+
+    def swept(self, axes: dict[str, list[str]], skip: Sequence[str] = ()) -> list[str]:
+        """This job's ``key=value`` overrides of the swept keys (except ``skip``), in order."""
+        keys = set(axes) - set(skip)
+        return [o for o in self.overrides if o.split("=", 1)[0] in keys]
+
+
+def read_axes(sweep_dir: Path) -> dict[str, list[str]]:
+    return json.loads((sweep_dir / SWEEP_FILE).read_text(encoding="utf-8"))["axes"]
+
+
+def skip_reason(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> str | None:
+    """Why the job repeats another one (a method without reward, a later reward), or None."""
+    rewards = axes.get("reward")
+    if uses_reward(cfg.method) or not rewards or job.reward == rewards[0]:
+        return None
+    return (
+        f"method {cfg.method.name} learns from no reward, so it runs once per seed "
+        f"(with reward={rewards[0]})"
+    )
+
+
+def job_run_dir(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> Path:
+    """``<sweep>/<run name>``, with ``_<key>=<value>`` for swept keys the name does not show."""
+    name = default_run_name(cfg)
+    extra = job.swept(axes, skip=NAMED_KEYS)
+    if extra:
+        name += "_" + ",".join(extra).replace("/", "_")
+    return job.sweep_dir / name
+
+
+def run_job(cfg: DictConfig, job: SweepJob, train_fn: Callable[[DictConfig], Path] = train) -> str:
+    """Run one job; return its status: completed, stopped, failed or skipped.
+
+    A failure is logged and recorded, not raised, so that Hydra goes on with the other jobs.
+    """
+    setup_logging()  # console only: no earlier job's train.log gets this job's lines
+    axes = read_axes(job.sweep_dir)
+    label = " ".join(job.swept(axes)) or "no swept keys"
+    reason = skip_reason(cfg, job, axes)
+    if reason:
+        log.info("job #%d (%s) skipped: %s", job.num, label, reason)
+        return "skipped"
+    if not cfg.run_dir:
+        cfg.run_dir = str(job_run_dir(cfg, job, axes))
+    log.info("job #%d (%s) → %s", job.num, label, cfg.run_dir)
+    try:
+        run_dir = train_fn(cfg)
+    except Exception as err:
+        append_failure(job, cfg.run_dir, err)
+        log.error(
+            "job #%d (%s) failed: %s: %s; recorded in %s, the sweep goes on",
+            job.num,
+            label,
+            type(err).__name__,
+            err,
+            job.sweep_dir / FAILURES_FILE,
+            exc_info=not isinstance(err, TaamError),  # a bug gets its traceback
+        )
+        return "failed"
+    finally:
+        setup_logging()  # detach this job's train.log
+    return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["status"]
+
+
+def append_failure(job: SweepJob, run_dir: str, err: Exception) -> None:
+    """One line of ``failures.jsonl`` (appended in one write: jobs may run in parallel)."""
+    entry = {
+        "job": job.num,
+        "overrides": list(job.overrides),
+        "run_dir": run_dir,
+        "error": f"{type(err).__name__}: {err}",
+        "traceback": "".join(traceback.format_exception(err)),
+    }
+    with (job.sweep_dir / FAILURES_FILE).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def read_failures(sweep_dir: Path) -> list[dict]:
+    path = sweep_dir / FAILURES_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+class SweepCallback(Callback):
+    """Hydra callback (``hydra.callbacks`` in train.yaml): sweep.json first, the verdict last."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        params = config.hydra.sweeper.get("params") or {}
+        overrides = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+        axes = swept_keys(overrides, GlobalHydra.instance().config_loader())
+        write_json(sweep_dir / SWEEP_FILE, {"overrides": overrides, "axes": axes})
+        setup_logging()
+        logging.getLogger("hydra").setLevel(logging.WARNING)  # each job logs its own line
+        jobs = math.prod(len(values) for values in axes.values())
+        log.info("sweep of %d jobs into %s", jobs, sweep_dir)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failures = read_failures(sweep_dir)
+        if failures:
+            log.error(
+                "sweep %s: %d job(s) failed (see %s)",
+                sweep_dir,
+                len(failures),
+                sweep_dir / FAILURES_FILE,
+            )
+            # SystemExit, not an exception: Hydra turns a callback's exceptions into warnings.
+            raise SystemExit(1)
+        log.info(
+            "sweep finished: %s; compare its runs with `python src/summarize.py sweep_dir=%s`",
+            sweep_dir,
+            sweep_dir,
+        )
