@@ -1,0 +1,48 @@
+"""notebooks/analysis.ipynb: committed without outputs, and executed on a tiny sweep."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from taam.training import default_run_name, train
+from tests_support import ROOT, compose_config
+
+NOTEBOOK = ROOT / "notebooks" / "analysis.ipynb"
+
+
+def test_the_committed_notebook_has_no_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    [parameters] = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert "TAAM_SWEEP_DIR" in parameters.source
+
+
+@pytest.mark.slow
+def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch):
+    sweep_dir = tmp_path / "sweep"
+    for method in ("odm", "exp3"):
+        for seed in (1, 2):
+            cfg = compose_config([*tiny_overrides, f"method={method}", f"seed={seed}"])
+            cfg.run_dir = str(sweep_dir / default_run_name(cfg))
+            train(cfg)
+    monkeypatch.setenv("TAAM_SWEEP_DIR", str(sweep_dir))  # the parameter cell reads it
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",  # ipykernel's kernel: this interpreter
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert sum("image/png" in out.get("data", {}) for out in outputs) == 2  # π and BPB figures
+    printed = "".join(out.get("text", "") for out in outputs)
+    assert "4 runs, 2 methods: Exp3-nel, ODM" in printed
+    [table] = [
+        out.data["text/markdown"] for out in outputs if "text/markdown" in out.get("data", {})
+    ]
+    assert "| Exp3-nel | 2 |" in table and "| ODM | 2 |" in table
