@@ -67,7 +67,7 @@ def test_run_dirs_of_a_sweep_name_the_swept_keys_the_run_name_lacks(tmp_path):
     axes = {**AXES, "train.lr": ["0.001", "0.003"], "data.source.nld": ["/a/b", "/c"]}
     extra = job(tmp_path, "exp3", "cross_lingual_deficit", "train.lr=0.001", "data.source.nld=/a/b")
     named = job_run_dir(cfg, extra, axes)
-    assert named.name.endswith("_Exp3-cld_seed1_train.lr=0.001,data.source.nld=_a_b")
+    assert named.name.endswith("_Exp3-cld_seed1_train.lr-0.001_data.source.nld--a-b")
 
 
 def test_a_failed_job_is_recorded_and_the_next_one_runs(tmp_path):
@@ -184,9 +184,9 @@ def test_a_failing_job_is_reported_and_the_others_run(tiny_overrides, shared_cac
     ]
     assert failure["job"] == 0 and failure["error"].startswith("DataError: the run plans")
     failed = Path(failure["run_dir"])
-    assert failed.name.endswith("_Uniform_seed1_train.max_steps=100000")
+    assert failed.name.endswith("_Uniform_seed1_train.max_steps-100000")
     assert json.loads((failed / "summary.json").read_text())["status"] == "failed"
-    [passed] = sweep_dir.glob("*_Uniform_seed1_train.max_steps=20")
+    [passed] = sweep_dir.glob("*_Uniform_seed1_train.max_steps-20")
     assert json.loads((passed / "summary.json").read_text())["status"] == "completed"
 
     assert summarize(sweep_dir).returncode == 0

@@ -6,7 +6,7 @@ writes into ``hydra.sweep.dir`` (default ``runs/sweeps/<date>_<time>/``)::
 
     sweep.json       the sweep's overrides, and each swept key with its values
     <run name>/      a run directory per job, named as a single run would be, plus
-                     ``_<key>=<value>`` for each other swept key (e.g. ``_train.lr=0.001``)
+                     ``_<key>-<value>`` for each other swept key (e.g. ``_train.lr-0.001``)
     failures.jsonl   one line per failed job: job number, overrides, run directory, error
 
 A method that learns from no reward runs once per seed, with the sweep's first reward; its jobs
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,11 +107,14 @@ def skip_reason(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> s
 
 
 def job_run_dir(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> Path:
-    """``<sweep>/<run name>``, with ``_<key>=<value>`` for swept keys the name does not show."""
+    """``<sweep>/<run name>``, with ``_<key>-<value>`` for swept keys the name does not show.
+
+    Characters that a Hydra override cannot hold unquoted (``=``, ``,``, ``/``, brackets...)
+    become ``-``, so that ``run_dir=<this path>`` works on the command line.
+    """
     name = default_run_name(cfg)
-    extra = job.swept(axes, skip=NAMED_KEYS)
-    if extra:
-        name += "_" + ",".join(extra).replace("/", "_")
+    for override in job.swept(axes, skip=NAMED_KEYS):
+        name += "_" + re.sub(r"[^\w.+-]", "-", override)
     return job.sweep_dir / name
 
 
