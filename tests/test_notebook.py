@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 
 from taam.training import default_run_name, train
@@ -29,11 +30,14 @@ def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch
             cfg.run_dir = str(sweep_dir / default_run_name(cfg))
             train(cfg)
     monkeypatch.setenv("TAAM_SWEEP_DIR", str(sweep_dir))  # the parameter cell reads it
+    # The python3 kernel is this interpreter, whatever kernels the user's Jupyter dirs hold.
+    write_kernel_spec(tmp_path / "jupyter" / "kernels" / "python3")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         notebook,
         timeout=300,
-        kernel_name="python3",  # ipykernel's kernel: this interpreter
+        kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
     client.execute()
