@@ -96,7 +96,8 @@ def read_axes(sweep_dir: Path) -> dict[str, list[str]]:
 
 
 def skip_reason(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> str | None:
-    """Why the job repeats another one (a method without reward, a later reward), or None."""
+    """Why the job would repeat an earlier one (a method without reward, under the sweep's
+    second or later reward), or None when it runs."""
     rewards = axes.get("reward")
     if uses_reward(cfg.method) or not rewards or job.reward == rewards[0]:
         return None
