@@ -24,9 +24,10 @@ from taam.data.budget import check_ledger
 from taam.data.prepare import PreparedData, prepare_data, print_ledger
 from taam.data.sampler import DataExhausted, MixtureSampler
 from taam.data.sources import DataError
+from taam.data.tokenizer import token_byte_lengths
 from taam.export import export_hf
 from taam.io import atomic_write_text, write_csv, write_json
-from taam.mixer.base import MixContext
+from taam.mixer.base import MixContext, Mixer
 from taam.mixer.factory import build_mixer, uses_reward
 from taam.model import build_model, count_parameters
 from taam.module import TaamModule
@@ -127,39 +128,15 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
 def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Callback]) -> None:
     """Data, model, mixer, fit and exports into ``run_dir`` (prepared by :func:`train`)."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-
     data = prepare_data(cfg.data, int(cfg.model.seq_len), cfg.paths.cache_dir)
-    languages = tuple(cfg.data.languages)
-    unique_tokens = data.shards.unique_tokens()
     if rank == 0:
-        print_ledger(data.ledger)
-        check_ledger(data.ledger)
-        check_epoch_plan(cfg, unique_tokens)
-        if cfg.resume:
-            check_resume(run_dir, cfg, data)
-        write_json(run_dir / "ledger.json", data.ledger)
-        copy_heldout(data, run_dir / "heldout")
-        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-
-    tokenizer = AutoTokenizer.from_pretrained(data.tokenizer_dir)
-    model = build_model(tokenizer, **cfg.model)
-    log.info("model: %s, %.2fM parameters", cfg.model.arch, count_parameters(model) / 1e6)
-    premium = np.array([data.ledger["languages"][lang]["byte_premium"] for lang in languages])
-    context = MixContext(
-        languages=languages,
-        unique_tokens=unique_tokens,
-        byte_premium=premium,
-        total_tokens=planned_exposures(cfg),
-        epoch_cap=float(cfg.train.epoch_cap),
-        seed=int(cfg.seed),
-        cache_dir=Path(cfg.paths.cache_dir),
-    )
-    mixer = build_mixer(cfg.method, cfg.reward, context)
+        record_inputs(cfg, run_dir, data)
+    mixer = build_mixer(cfg.method, cfg.reward, mix_context(cfg, data))
     if rank == 0 and getattr(mixer, "prior_report", None):
         write_json(run_dir / "prior.json", mixer.prior_report)
     sampler = MixtureSampler(
         data.shards.train,
-        languages,
+        tuple(cfg.data.languages),
         int(cfg.train.global_batch),
         int(cfg.seed),
         float(cfg.train.epoch_cap),
@@ -168,43 +145,9 @@ def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Call
     reporter = RunReporter(
         run_dir, cfg, mixer, sampler, resume_step=_resume_step(run_dir, cfg), loggers=loggers
     )
-    module = TaamModule(
-        model=model,
-        mixer=mixer,
-        sampler=sampler,
-        byte_lengths=_byte_lengths(tokenizer),
-        update_interval=int(cfg.method.update_interval),
-        lr=float(cfg.train.lr),
-        weight_decay=float(cfg.train.weight_decay),
-        betas=tuple(cfg.train.betas),
-        warmup_steps=int(cfg.train.warmup_steps),
-        max_steps=int(cfg.train.max_steps),
-        min_lr_ratio=float(cfg.train.min_lr_ratio),
-        on_update=reporter.on_update,
-        compile_model=bool(cfg.train.compile),
-    )
-    trainer = instantiate(
-        cfg.trainer,
-        max_steps=int(cfg.train.max_steps),
-        default_root_dir=str(run_dir),
-        use_distributed_sampler=False,
-        logger=[reporter.csv_logger, *loggers],
-        callbacks=[
-            RichProgressBar(),
-            reporter,
-            ResumeCheckpoint(
-                run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
-            ),
-            MilestoneExporter(
-                run_dir / "checkpoints",
-                data.tokenizer_dir,
-                planned_exposures(cfg) * float(_units_per_token(cfg, data, languages).max()),
-                _units_per_token(cfg, data, languages),
-                reporter.state,
-                reporter.model_card,
-            ),
-            *callbacks,
-        ],
+    module = build_module(cfg, data, mixer, sampler, reporter)
+    trainer = build_trainer(
+        cfg, run_dir, data, reporter, [reporter.csv_logger, *loggers], callbacks
     )
     loader = torch.utils.data.DataLoader(Ticks(), batch_size=None)
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
@@ -215,13 +158,8 @@ def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Call
             write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
         if trainer.is_global_zero:
             reporter.finish(status=status, error=note)
-            export_hf(
-                module.model,
-                data.tokenizer_dir,
-                run_dir / "final",
-                reporter.state(),
-                card=reporter.model_card(),
-            )
+            card = reporter.model_card()
+            export_hf(module.model, data.tokenizer_dir, run_dir / "final", reporter.state(), card)
     except BaseException as err:
         if trainer.is_global_zero:
             reporter.finish(status="failed", error=f"{type(err).__name__}: {err}")
@@ -232,6 +170,92 @@ def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Call
     if trainer.is_global_zero:
         reporter.publish(status)
         log.info("run finished: %s", run_dir)
+
+
+def record_inputs(cfg: DictConfig, run_dir: Path, data: PreparedData) -> None:
+    """Check the budget and the plan, then write the ledger, held-out texts and config."""
+    print_ledger(data.ledger)
+    check_ledger(data.ledger)
+    check_epoch_plan(cfg, data.shards.unique_tokens())
+    if cfg.resume:
+        check_resume(run_dir, cfg, data)
+    write_json(run_dir / "ledger.json", data.ledger)
+    copy_heldout(data, run_dir / "heldout")
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def mix_context(cfg: DictConfig, data: PreparedData) -> MixContext:
+    """What the method sees of the data: sizes, byte premiums and the run's length."""
+    languages = tuple(cfg.data.languages)
+    rows = data.ledger["languages"]
+    return MixContext(
+        languages=languages,
+        unique_tokens=data.shards.unique_tokens(),
+        byte_premium=np.array([rows[lang]["byte_premium"] for lang in languages]),
+        total_tokens=planned_exposures(cfg),
+        epoch_cap=float(cfg.train.epoch_cap),
+        seed=int(cfg.seed),
+        cache_dir=Path(cfg.paths.cache_dir),
+    )
+
+
+def build_module(
+    cfg: DictConfig,
+    data: PreparedData,
+    mixer: Mixer,
+    sampler: MixtureSampler,
+    reporter: RunReporter,
+) -> TaamModule:
+    """The Hugging Face model for the run's tokenizer, wrapped with the mixer and sampler."""
+    tokenizer = AutoTokenizer.from_pretrained(data.tokenizer_dir)
+    model = build_model(tokenizer, **cfg.model)
+    log.info("model: %s, %.2fM parameters", cfg.model.arch, count_parameters(model) / 1e6)
+    return TaamModule(
+        model=model,
+        mixer=mixer,
+        sampler=sampler,
+        byte_lengths=token_byte_lengths(tokenizer),
+        update_interval=int(cfg.method.update_interval),
+        lr=float(cfg.train.lr),
+        weight_decay=float(cfg.train.weight_decay),
+        betas=tuple(cfg.train.betas),
+        warmup_steps=int(cfg.train.warmup_steps),
+        max_steps=int(cfg.train.max_steps),
+        min_lr_ratio=float(cfg.train.min_lr_ratio),
+        on_update=reporter.on_update,
+        compile_model=bool(cfg.train.compile),
+    )
+
+
+def build_trainer(
+    cfg: DictConfig,
+    run_dir: Path,
+    data: PreparedData,
+    reporter: RunReporter,
+    loggers: list,
+    callbacks: Sequence[L.Callback],
+) -> L.Trainer:
+    """The trainer group's Lightning Trainer with TAAM's checkpoint and export callbacks."""
+    units = _units_per_token(cfg, data, tuple(cfg.data.languages))
+    milestones = MilestoneExporter(
+        run_dir / "checkpoints",
+        data.tokenizer_dir,
+        planned_exposures(cfg) * float(units.max()),
+        units,
+        reporter.state,
+        reporter.model_card,
+    )
+    checkpoint = ResumeCheckpoint(
+        run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
+    )
+    return instantiate(
+        cfg.trainer,
+        max_steps=int(cfg.train.max_steps),
+        default_root_dir=str(run_dir),
+        use_distributed_sampler=False,
+        logger=loggers,
+        callbacks=[RichProgressBar(), reporter, checkpoint, milestones, *callbacks],
+    )
 
 
 def _fit(
@@ -266,12 +290,6 @@ def _resume_step(run_dir: Path, cfg: DictConfig) -> int | None:
     return int(
         torch.load(run_dir / LAST_CKPT, map_location="cpu", weights_only=False)["global_step"]
     )
-
-
-def _byte_lengths(tokenizer) -> np.ndarray:
-    from taam.data.tokenizer import token_byte_lengths
-
-    return token_byte_lengths(tokenizer)
 
 
 def _units_per_token(cfg: DictConfig, data: PreparedData, languages: tuple[str, ...]) -> np.ndarray:
