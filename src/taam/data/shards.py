@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.progress import Progress
 from transformers import PreTrainedTokenizerFast
 
 from taam.data.sources import Document
@@ -47,14 +48,22 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 
 def encode_documents(
-    tokenizer: PreTrainedTokenizerFast, docs: Sequence[Document], dtype: np.dtype
+    tokenizer: PreTrainedTokenizerFast,
+    docs: Sequence[Document],
+    dtype: np.dtype,
+    on_batch: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BOS + ids + EOS per document, concatenated; returns (tokens, doc offsets with end)."""
+    """BOS + ids + EOS per document, concatenated; returns (tokens, doc offsets with end).
+
+    ``on_batch(n)`` is told the number of documents each encoded batch held (progress).
+    """
     backend = tokenizer.backend_tokenizer
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     pieces, lengths = [], []
     for start in range(0, len(docs), ENCODE_BATCH):
         batch = [d.text for d in docs[start : start + ENCODE_BATCH]]
+        if on_batch is not None:
+            on_batch(len(batch))
         for enc in backend.encode_batch(batch, add_special_tokens=False):
             ids = np.empty(len(enc.ids) + 2, dtype=dtype)
             ids[0], ids[1:-1], ids[-1] = bos, enc.ids, eos
@@ -78,23 +87,43 @@ def write_shards(
         dtype = token_dtype(len(tokenizer))
         tokenizer.save_pretrained(tmp / "tokenizer")
         counts: dict[str, dict[str, int]] = {}
-        for lang, by_split in splits.items():
-            (tmp / lang).mkdir()
-            counts[lang] = {}
-            for split, docs in by_split.items():
-                tokens, offsets = encode_documents(tokenizer, docs, dtype)
-                tokens.tofile(tmp / lang / f"{split}.bin")
-                np.save(tmp / lang / f"{split}_docs.npy", offsets)
-                counts[lang][split] = len(tokens)
-                texts = [{"text": d.text} for d in docs] if split == "heldout" else None
-                if texts is not None:
-                    with (tmp / lang / "heldout.jsonl").open("w", encoding="utf-8") as f:
-                        f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
+        with Progress(*Progress.get_default_columns(), transient=True) as progress:
+            for lang, by_split in splits.items():
+                (tmp / lang).mkdir()
+                counts[lang] = {}
+                for split, docs in by_split.items():
+                    task = progress.add_task(f"tokenising {lang}/{split}", total=len(docs))
+                    counts[lang][split] = _write_split(
+                        tmp / lang,
+                        split,
+                        tokenizer,
+                        docs,
+                        dtype,
+                        lambda n, t=task: progress.advance(t, n),
+                    )
         write_json(tmp / "meta.json", {**meta, "dtype": dtype.name, "tokens": counts})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return commit_directory(tmp, root)
+
+
+def _write_split(
+    folder: Path,
+    split: str,
+    tokenizer: PreTrainedTokenizerFast,
+    docs: Sequence[Document],
+    dtype: np.dtype,
+    advance: Callable[[int], None],
+) -> int:
+    """One language's split: tokens, document offsets, and for held-out the texts too."""
+    tokens, offsets = encode_documents(tokenizer, docs, dtype, on_batch=advance)
+    tokens.tofile(folder / f"{split}.bin")
+    np.save(folder / f"{split}_docs.npy", offsets)
+    if split == "heldout":  # evaluation scores the text itself, with any tokenizer
+        with (folder / "heldout.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps({"text": d.text}, ensure_ascii=False) + "\n" for d in docs)
+    return len(tokens)
 
 
 @dataclass
