@@ -24,3 +24,21 @@ def test_matches_full_logits_cross_entropy(chunk_elements):
     assert torch.allclose(hidden.grad, ref_grads[0], atol=1e-5)
     assert torch.allclose(weight.grad, ref_grads[1], atol=1e-5)
     assert not nll.requires_grad
+
+
+def test_under_bf16_autocast_matches_within_bf16_precision():
+    torch.manual_seed(1)
+    hidden = torch.randn(64, 16, requires_grad=True)
+    weight = torch.randn(40, 16, requires_grad=True)
+    targets = torch.randint(0, 40, (64,))
+    reference = F.cross_entropy(hidden @ weight.T, targets)
+    reference.backward()
+    ref_grads = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = linear_cross_entropy(hidden, weight, targets, chunk_elements=40 * 16)
+    loss.backward()
+    assert hidden.grad.dtype == torch.float32 and weight.grad.dtype == torch.float32
+    assert torch.allclose(loss, reference, rtol=2e-2)
+    assert torch.allclose(hidden.grad, ref_grads[0], atol=2e-3, rtol=5e-2)
+    assert torch.allclose(weight.grad, ref_grads[1], atol=2e-3, rtol=5e-2)
