@@ -9,7 +9,7 @@ import transformers
 from rich.console import Console
 
 from taam.compat import check_run, checks_table
-from taam.errors import TaamError
+from taam.errors import exit_on_user_error
 
 
 def main(argv: list[str]) -> int:
@@ -18,11 +18,8 @@ def main(argv: list[str]) -> int:
         print("usage: python src/check_export.py run_dir=runs/<name>", file=sys.stderr)
         return 2
     transformers.utils.logging.disable_progress_bar()
-    try:
+    with exit_on_user_error():
         checks = check_run(args["run_dir"])
-    except TaamError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
     Console().print(checks_table(checks))
     return 0 if all(c.ok for c in checks) else 1
 

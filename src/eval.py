@@ -7,12 +7,14 @@ Minimal pairs: ``eval_data=babylm`` (Hub) and/or ``'++minimal_pairs.eng=[pairs.j
 import hydra
 from omegaconf import DictConfig
 
+from taam.errors import exit_on_user_error
 from taam.evaluation import evaluate
 
 
 @hydra.main(config_path="../configs", config_name="eval", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    with exit_on_user_error():
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

@@ -3,22 +3,17 @@
 Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.comparison``).
 """
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
 from taam.comparison import summarize
-from taam.errors import TaamError
+from taam.errors import exit_on_user_error
 
 
 @hydra.main(config_path="../configs", config_name="summarize", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir)
-    except TaamError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
     print(f"{len(runs)} runs compared; wrote:")
     for path in written:
         print(f"  {path}")

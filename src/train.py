@@ -3,12 +3,10 @@
 A sweep: ``python src/train.py -m method=uniform,exp3,pstar seed=1,2,3`` (see ``taam.sweep``).
 """
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from taam.errors import TaamError
+from taam.errors import exit_on_user_error
 from taam.sweep import SweepJob, is_multirun, run_job
 from taam.training import train
 
@@ -18,11 +16,8 @@ def main(cfg: DictConfig) -> None:
     if is_multirun():  # a failed job is recorded and the sweep goes on; its exit status says so
         run_job(cfg, SweepJob.current())
         return
-    try:
+    with exit_on_user_error():
         train(cfg)
-    except TaamError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,20 @@
 Entry scripts print such errors as one clear line (no traceback) and exit with status 1.
 """
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class TaamError(Exception):
     """A problem with the user's input or run directory, explained in the message."""
+
+
+@contextmanager
+def exit_on_user_error() -> Iterator[None]:
+    """In an entry script: print a :class:`TaamError` as one ``error:`` line and exit 1."""
+    try:
+        yield
+    except TaamError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
