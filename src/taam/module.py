@@ -145,14 +145,14 @@ class TaamModule(L.LightningModule):
         """loss_<lang> (nats/token), bpb_<lang> (bits/byte), pi_<lang>, exposures."""
         metrics: dict[str, float] = {}
         pi = self.mixer.probs()
-        exposures = self.sampler.exposures_tokens()
+        exposures, epochs = self.sampler.exposures_tokens(), self.sampler.epochs()
         for i, lang in enumerate(self.mixer.languages):
             if stats.tokens[i] > 0:
                 metrics[f"loss_{lang}"] = stats.nats[i] / stats.tokens[i]
                 metrics[f"bpb_{lang}"] = stats.nats[i] / stats.bytes[i] / math.log(2)
             metrics[f"pi_{lang}"] = float(pi[i])
             metrics[f"exposures_tokens_{lang}"] = float(exposures[i])
-            metrics[f"epochs_{lang}"] = float(self.sampler.epochs()[i])
+            metrics[f"epochs_{lang}"] = float(epochs[i])
         metrics["exposures_tokens"] = float(exposures.sum())
         metrics["lr"] = self.trainer.optimizers[0].param_groups[0]["lr"]
         return metrics
