@@ -1,19 +1,15 @@
 """Learning curves of the evaluation: per-language held-out BPB and minimal-pair accuracy
-against token exposures, one line per run (matplotlib, Agg backend: no display)."""
+against token exposures, one line per run (a plain matplotlib Figure: no display needed)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from taam.io import atomic_write_bytes
+from taam.plots import save_figure
 
 PANELS = (("bpb", "held-out bits per byte"), ("accuracy", "minimal-pair accuracy"))
 
@@ -27,7 +23,8 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], out_png: Path, title: str) ->
     panels = [(m, label) for m, label in PANELS if any(r["metric"] == m for r in rows)]
     exposures = [r["exposures_tokens"] for r in rows]
     size = (3.6 * len(languages), 3.0 * len(panels))
-    fig, axes = plt.subplots(len(panels), len(languages), figsize=size, squeeze=False, sharex=True)
+    fig = Figure(figsize=size)
+    axes = fig.subplots(len(panels), len(languages), squeeze=False, sharex=True)
     for i, (metric, label) in enumerate(panels):
         for j, lang in enumerate(languages):
             ax = axes[i][j]
@@ -61,7 +58,4 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], out_png: Path, title: str) ->
     fig.suptitle(title)
     legend_rows = -(-len(legend) // ncol)
     fig.tight_layout(rect=(0, 0.3 * legend_rows / size[1], 1, 1))  # ~0.3 inch per legend row
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return atomic_write_bytes(out_png, buffer.getvalue())
+    return save_figure(fig, out_png)
