@@ -26,8 +26,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import TaamError
 from taam.io import atomic_write_text, write_csv
+from taam.markdown import markdown_table
 from taam.mixer.factory import uses_reward
 from taam.plots import bpb_by_method, pi_by_method, save_figure
+
+TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right
 
 FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
 HELDOUT, TRAINING = "held-out", "training"
@@ -228,14 +231,17 @@ def markdown(runs: Sequence[RunRecord], title: str) -> str:
         "",
         "## By method × reward (mean ± sd over seeds)",
         "",
-        *_table(["method", "seeds", "bpb_source", *metric_columns(languages)], headers, by_method),
+        *markdown_table(
+            ["method", "seeds", "bpb_source", *metric_columns(languages)], by_method, TEXT, headers
+        ),
         "",
         "## Every job",
         "",
-        *_table(
+        *markdown_table(
             ["run", "method", "seed", "status", "bpb_source", *metric_columns(languages)],
-            headers,
             jobs,
+            TEXT,
+            headers,
         ),
     ]
     return "\n".join(lines) + "\n"
@@ -360,15 +366,3 @@ def _mean_sd(mean: float | None, sd: float | None, column: str) -> str:
     if sd is None:
         return _number(mean, column)
     return f"{_number(mean, column)} ± {_number(sd, column)}"
-
-
-def _table(columns: Sequence[str], headers: dict[str, str], rows: Sequence[dict]) -> list[str]:
-    return [
-        "| " + " | ".join(headers.get(c, c) for c in columns) + " |",
-        "|"
-        + "|".join(
-            "---" if c in ("run", "method", "status", "bpb_source") else "---:" for c in columns
-        )
-        + "|",
-        *("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows),
-    ]

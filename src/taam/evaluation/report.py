@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from taam.io import atomic_write_text, write_csv
+from taam.markdown import markdown_table
 
 COLUMNS = [
     "checkpoint",
@@ -19,7 +20,7 @@ COLUMNS = [
     "n",
 ]
 METRICS = ("bpb", "bpb_adjusted", "accuracy")
-NUMERIC = {"exposures_tokens", *METRICS, "pairs"}  # right-aligned in results.md
+TEXT = {"run", "checkpoint", "language", "file"}  # left-aligned in results.md; numbers right
 
 Row = Mapping[str, Any]
 
@@ -62,9 +63,10 @@ def results_markdown(rows: Sequence[Row], title: str) -> str:
         "(higher is better, chance 0.5, a tie counts 0.5). Per-phenomenon accuracies are in "
         "results.csv.",
         "",
-        *_table(
+        *markdown_table(
             [*lead, "checkpoint", "exposures_tokens", "language", *METRICS, "pairs"],
             summary.values(),
+            TEXT,
         ),
     ]
     if per_file:
@@ -72,17 +74,11 @@ def results_markdown(rows: Sequence[Row], title: str) -> str:
             "",
             "## Minimal pairs per file, last checkpoint",
             "",
-            *_table([*lead, "checkpoint", "language", "file", "accuracy", "pairs"], per_file),
+            *markdown_table(
+                [*lead, "checkpoint", "language", "file", "accuracy", "pairs"], per_file, TEXT
+            ),
         ]
     return "\n".join(lines) + "\n"
-
-
-def _table(columns: list[str], records: Iterable[Row]) -> list[str]:
-    return [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---:" if c in NUMERIC else "---" for c in columns) + "|",
-        *("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in records),
-    ]
 
 
 def _number(value: float) -> str:
