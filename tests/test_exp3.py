@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from taam.mixer import prior as prior_module
 from taam.mixer.base import MixContext, WindowStats
 from taam.mixer.exp3 import Exp3Mixer, softmax
-from taam.mixer.factory import build_mixer
+from taam.mixer.factory import build_mixer, mixer_class
 from taam.mixer.odm import OdmMixer, odm_epsilon
 from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss
 
@@ -183,7 +183,9 @@ def test_method_configs_build_their_mixers(method, monkeypatch):
         cfg = compose(config_name="simulate", overrides=overrides)
     context = MixContext(LANGS, np.array([6.0, 3.0, 1.0]), BP, total_tokens=1000)
     mixer = build_mixer(cfg.method, cfg.reward, context)
-    assert mixer.adaptive == cfg.method.adaptive and cfg.method.update_interval == 10
+    assert type(mixer) is mixer_class(cfg.method) and cfg.method.update_interval == 10
+    assert mixer.adaptive == (method in ("exp3", "pstar", "odm"))
+    assert mixer.uses_reward == (method in ("exp3", "pstar"))
     assert mixer.uses_prior == (method in ("pstar", "prior"))
     if mixer.uses_prior:
         p0 = np.array(list(mixer.prior_report["P0"].values()))

@@ -7,7 +7,8 @@ from taam.data.sources import DataError, load_sample
 from taam.data.tokenizer import balanced_sample, train_tokenizer
 from taam.export import babylm_milestones, milestone_name
 from taam.model import build_model, count_parameters
-from taam.training import planned_exposures, resolve_run_dir
+from taam.data.datamodule import TaamDataModule
+from taam.rundir import resolve_run_dir
 from tests_support import compose_config
 
 
@@ -23,13 +24,12 @@ def test_babylm2026_is_the_published_configuration(cfg):
     }
     assert cfg.data.budget.total_words_m == 100 and cfg.data.budget.unit == "bytes"
     assert cfg.train.global_batch * cfg.model.seq_len == 32_768
-    assert cfg.train.max_steps == 20_000 and planned_exposures(cfg) == 655_360_000
+    planned = TaamDataModule.from_config(cfg).planned_exposures()
+    assert cfg.train.max_steps == 20_000 and planned == 655_360_000
     assert cfg.train.epoch_cap == 10
-    assert [milestone_name(m) for m in babylm_milestones(planned_exposures(cfg) / 1e6)][
-        -1
-    ] == "chck_600M"
+    assert milestone_name(babylm_milestones(planned / 1e6)[-1]) == "chck_600M"
     assert cfg.trainer.precision == "bf16-mixed" and cfg.trainer.accelerator == "gpu"
-    assert resolve_run_dir(cfg).name.endswith("_Pstar-nel_seed1337")
+    assert resolve_run_dir(cfg).name.endswith("_babylm2026_Pstar-nel_seed1337")
 
 
 def test_babylm2026_model_has_about_100m_parameters(cfg):

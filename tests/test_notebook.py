@@ -7,7 +7,8 @@ import pytest
 from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 
-from taam.training import default_run_name, train
+from taam.identity import RunIdentity
+from taam.training import train
 from tests_support import ROOT, compose_config
 
 NOTEBOOK = ROOT / "notebooks" / "analysis.ipynb"
@@ -27,7 +28,7 @@ def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch
     for method in ("odm", "exp3"):
         for seed in (1, 2):
             cfg = compose_config([*tiny_overrides, f"method={method}", f"seed={seed}"])
-            cfg.run_dir = str(sweep_dir / default_run_name(cfg))
+            cfg.run_dir = str(sweep_dir / RunIdentity.of(cfg).name())
             train(cfg)
     monkeypatch.setenv("TAAM_SWEEP_DIR", str(sweep_dir))  # the parameter cell reads it
     # The python3 kernel is this interpreter, whatever kernels the user's Jupyter dirs hold.

@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from taam.errors import TaamError
 from taam.io import atomic_write_text, write_csv
 from taam.markdown import markdown_table
-from taam.mixer.factory import uses_reward
+from taam.identity import RunIdentity
 from taam.plots import bpb_by_method, pi_by_method, save_figure
 
 TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right
@@ -311,9 +311,7 @@ def _bpb(
 
 
 def _config_reward(config: DictConfig | None) -> str | None:
-    if config is None or not uses_reward(config.method):
-        return None
-    return config.reward.name
+    return None if config is None else RunIdentity.of(config).reward
 
 
 def _read_json(path: Path) -> dict:

@@ -16,7 +16,7 @@ from rich.table import Table
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from taam.errors import TaamError
-from taam.hub import milestone_dirs
+from taam.export import milestone_dirs
 
 PAIR = ("The children are playing in the garden.", "The children is playing in the garden.")
 

@@ -12,6 +12,26 @@ class TaamError(Exception):
     """A problem with the user's input or run directory, explained in the message."""
 
 
+class DataError(TaamError, ValueError):
+    """The data (sources, budget, plan) cannot be used as configured."""
+
+
+class LanguageError(TaamError, ValueError):
+    """A language code or a language fact that the project cannot use."""
+
+
+class RunDirError(TaamError, RuntimeError):
+    """The run directory cannot be used as asked; the message says what to do."""
+
+
+class NonFiniteLoss(TaamError, RuntimeError):
+    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+
+
+class DataExhausted(RuntimeError):
+    """Every language has reached its epoch cap: a normal end of training, not an error."""
+
+
 @contextmanager
 def exit_on_user_error() -> Iterator[None]:
     """In an entry script: print a :class:`TaamError` as one ``error:`` line and exit 1."""

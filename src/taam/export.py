@@ -9,6 +9,7 @@ crash mid-write leaves the previous export intact.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from taam.io import atomic_directory, commit_directory, write_json
 
 STATE_FILE = "taam_state.json"
 MILESTONE_PREFIX = "chck_"
+MILESTONE = re.compile(rf"{MILESTONE_PREFIX}(\d+)M")
 
 
 def babylm_milestones(limit_m: float) -> list[int]:
@@ -29,6 +31,16 @@ def babylm_milestones(limit_m: float) -> list[int]:
 
 def milestone_name(millions: int) -> str:
     return f"{MILESTONE_PREFIX}{millions}M"
+
+
+def milestone_dirs(run_dir: str | Path) -> list[Path]:
+    """``checkpoints/chck_<N>M`` of a run, in order of N (none for a run that crossed none)."""
+    numbered = {
+        int(match.group(1)): p
+        for p in (Path(run_dir) / "checkpoints").glob(f"{MILESTONE_PREFIX}*M")
+        if (match := MILESTONE.fullmatch(p.name)) and p.is_dir()
+    }
+    return [numbered[n] for n in sorted(numbered)]
 
 
 def export_hf(

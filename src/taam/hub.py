@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from taam.errors import TaamError
-from taam.export import MILESTONE_PREFIX, STATE_FILE
+from taam.export import STATE_FILE, milestone_dirs
 from taam.model_card import model_card
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,6 @@ class BranchUpload:
     def content(self, name: str) -> bytes:
         source = self.source(name)
         return source if isinstance(source, bytes) else Path(source).read_bytes()
-
-
-def milestone_dirs(run_dir: Path) -> list[Path]:
-    folder = run_dir / "checkpoints"
-    found = folder.glob(f"{MILESTONE_PREFIX}*M") if folder.is_dir() else []
-    return sorted(found, key=lambda p: int(p.name[len(MILESTONE_PREFIX) : -1]))
 
 
 def plan_push(run_dir: str | Path, repo_id: str) -> list[BranchUpload]:

@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from taam.errors import TaamError
+from taam.errors import LanguageError
 
 # URIEL/lang2vec knows macro-language Chinese only through its members.
 URIEL_CODE = {"zho": "cmn"}
 ISO_639_3 = re.compile(r"^[a-z]{3}(_[A-Z][a-z]{3})?$")
-
-
-class LanguageError(TaamError, ValueError):
-    """A language code or a language fact that the project cannot use."""
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""The LightningModule: one training step, per-language statistics, mixer updates.
+"""The LightningModule: the model's step, per-language window statistics, mixer updates.
 
-The DataLoader only ticks (it yields the step number); the batch itself is drawn from the
-mixture sampler in :meth:`on_before_batch_transfer`, which Lightning calls right before
-the step. Drawing any earlier would let Lightning's one-batch prefetch see a stale π and
-break exact resume.
+The batch arrives from :class:`taam.data.datamodule.TaamDataModule`, which draws it from the
+mixer's π right before the step. Every ``update_interval`` steps the window's per-language
+sums are reduced over ranks and handed to the mixer, which sets π for the next window.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import lightning as L
 import numpy as np
@@ -16,15 +17,51 @@ import torch
 from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
-from taam.errors import TaamError
+from taam.errors import NonFiniteLoss
 from taam.losses import linear_cross_entropy
 from taam.mixer.base import Mixer, WindowStats
 
 STATS = ("nats", "bytes", "tokens", "sequences")
 
 
-class NonFiniteLoss(TaamError, RuntimeError):
-    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW: peak learning rate, decoupled weight decay (matrices only), (β₁, β₂)."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0 or self.weight_decay < 0 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(
+                f"need lr > 0, weight_decay ≥ 0 and 0 ≤ β < 1; got lr={self.lr}, "
+                f"weight_decay={self.weight_decay}, betas={self.betas} (see train.*)"
+            )
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio`` of the peak."""
+
+    warmup_steps: int = 100
+    max_steps: int = 1000
+    min_lr_ratio: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.warmup_steps < 0 or self.max_steps < 1 or not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(
+                f"need warmup_steps ≥ 0, max_steps ≥ 1 and 0 ≤ min_lr_ratio ≤ 1; got "
+                f"{self.warmup_steps}, {self.max_steps}, {self.min_lr_ratio} (see train.*)"
+            )
+
+    def factor(self, step: int) -> float:
+        """(t + 1)/W for t < W, else r + (1 − r)·½(1 + cos(π·min(1, (t − W)/(T − W))))."""
+        warmup, floor = self.warmup_steps, self.min_lr_ratio
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, self.max_steps - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class TaamModule(L.LightningModule):
@@ -32,27 +69,22 @@ class TaamModule(L.LightningModule):
         self,
         model: PreTrainedModel,
         mixer: Mixer,
-        sampler: MixtureSampler,
         byte_lengths: np.ndarray,
         update_interval: int,
-        lr: float = 1e-3,
-        weight_decay: float = 0.1,
-        betas: tuple[float, float] = (0.9, 0.95),
-        warmup_steps: int = 100,
-        max_steps: int = 1000,
-        min_lr_ratio: float = 0.1,
-        on_update=None,
+        optim: OptimConfig = OptimConfig(),
+        schedule: ScheduleConfig = ScheduleConfig(),
         compile_model: bool = False,
+        on_update: Callable[[int, WindowStats, dict], None] | None = None,
     ) -> None:
         super().__init__()
+        # optim, schedule, update_interval, compile_model: in last.ckpt and the loggers
+        self.save_hyperparameters(ignore=["model", "mixer", "byte_lengths", "on_update"])
         self.model = model
         if compile_model:  # in place: the module tree, state-dict keys and exports stay plain HF
             model.base_model.compile()
         self.mixer = mixer
-        self.sampler = sampler
         self.update_interval = update_interval
-        self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas)}
-        self.schedule = {"warmup": warmup_steps, "total": max_steps, "min_ratio": min_lr_ratio}
+        self.optim, self.schedule = optim, schedule
         self.on_update = on_update  # called with (step, stats, record) after each window
         self.pi_history: list[tuple[int, list[float]]] = []  # this rank's π after each update
         # UTF-8 bytes of each token id: Σ over a sequence's targets = the bytes it decodes to.
@@ -62,21 +94,14 @@ class TaamModule(L.LightningModule):
         # pass, which would overwrite each rank's own sums before they are all-reduced.
         self.window = torch.zeros(mixer.k, len(STATS), dtype=torch.float64)
 
-    # -- data -------------------------------------------------------------------------
-    def setup(self, stage: str) -> None:
-        self.sampler.set_rank(self.trainer.global_rank, self.trainer.world_size)
+    @property
+    def sampler(self) -> MixtureSampler:
+        """The data module's sampler: the step it drew last and the exact exposures so far."""
+        return self.trainer.datamodule.sampler
 
     def on_fit_start(self) -> None:
         self.byte_lengths = self.byte_lengths.to(self.device)
         self.window = self.window.to(self.device)  # after a resume it holds the restored sums
-
-    def on_before_batch_transfer(self, batch, dataloader_idx: int) -> dict[str, torch.Tensor]:
-        drawn = self.sampler.draw(self.mixer.probs())
-        tokens = torch.from_numpy(drawn.tokens)
-        language = torch.from_numpy(drawn.language)
-        if self.trainer is not None and self.trainer.strategy.root_device.type == "cuda":
-            tokens, language = tokens.pin_memory(), language.pin_memory()
-        return {"tokens": tokens, "language": language}
 
     # -- the step ---------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -162,36 +187,23 @@ class TaamModule(L.LightningModule):
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
         groups = [
-            {"params": decay, "weight_decay": self.optim["weight_decay"]},
+            {"params": decay, "weight_decay": self.optim.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
         fused = self.device.type == "cuda"
         optimizer = torch.optim.AdamW(
-            groups, lr=self.optim["lr"], betas=self.optim["betas"], fused=fused
+            groups, lr=self.optim.lr, betas=tuple(self.optim.betas), fused=fused
         )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.schedule.factor)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
-    def _lr_factor(self, step: int) -> float:
-        """Linear warm-up, then cosine decay to ``min_ratio`` of the peak."""
-        warmup, total, floor = (
-            self.schedule["warmup"],
-            self.schedule["total"],
-            self.schedule["min_ratio"],
-        )
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
     # -- resumable state --------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["taam"] = {
             "mixer": self.mixer.state_dict(),
-            "sampler": self.sampler.state_dict(),
             "window": self.window.cpu(),
             "torch_rng": torch.get_rng_state(),
             "languages": list(self.mixer.languages),
@@ -200,6 +212,5 @@ class TaamModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint["taam"]
         self.mixer.load_state_dict(state["mixer"])
-        self.sampler.load_state_dict(state["sampler"])
         self.window.copy_(state["window"])
         torch.set_rng_state(state["torch_rng"])

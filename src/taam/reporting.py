@@ -14,11 +14,12 @@ import lightning as L
 from omegaconf import DictConfig
 
 from taam.csv_logger import RunCSVLogger
+from taam.data.datamodule import TaamDataModule
 from taam.data.sampler import MixtureSampler
-from taam.export import MILESTONE_PREFIX
+from taam.export import milestone_dirs
+from taam.identity import RunIdentity
 from taam.io import write_json
 from taam.mixer.base import Mixer, WindowStats
-from taam.mixer.factory import uses_reward
 from taam.mixer.log import MixerLog
 from taam.model_card import model_card
 from taam.plots import plot_metrics, plot_pi
@@ -42,14 +43,15 @@ class RunReporter(L.Callback):
         run_dir: Path,
         cfg: DictConfig,
         mixer: Mixer,
-        sampler: MixtureSampler,
+        data: TaamDataModule,
         resume_step: int | None = None,
         loggers: Sequence[object] = (),
     ) -> None:
         self.run_dir = run_dir
         self.cfg = cfg
+        self.identity = RunIdentity.of(cfg)
         self.mixer = mixer
-        self.sampler = sampler
+        self.data = data
         self.csv_logger = RunCSVLogger(run_dir / "metrics.csv", resume_step=resume_step)
         self.contents_loggers = [lg for lg in loggers if isinstance(lg, RunContentsLogger)]
         mixer_csv = run_dir / "mixer.csv"
@@ -59,6 +61,10 @@ class RunReporter(L.Callback):
             self.mixer_log = MixerLog(mixer.languages)
         self.wall_clock = 0.0  # seconds trained before this process (a resumed run adds on)
         self.started: float | None = None
+
+    @property
+    def sampler(self) -> MixtureSampler:
+        return self.data.sampler
 
     def on_update(self, step: int, stats: WindowStats, record: dict[str, float]) -> None:
         """One window closed: a row of mixer.csv (π after the update)."""
@@ -74,9 +80,7 @@ class RunReporter(L.Callback):
         """π and exact counts per language now: ``taam_state.json`` of every export."""
         return {
             "step": self.sampler.step,
-            "method": self.cfg.method.name,
-            "reward": self.cfg.reward.name if uses_reward(self.cfg.method) else None,
-            "seed": int(self.cfg.seed),
+            **self.identity.record(),
             "languages": list(self.mixer.languages),
             "budget_words_m": float(self.cfg.data.budget.total_words_m),
             "pi": dict(zip(self.mixer.languages, self.mixer.probs().tolist(), strict=True)),
@@ -103,7 +107,7 @@ class RunReporter(L.Callback):
         """summary.json, mixer.csv, plots; status is completed / stopped / failed."""
         self.flush()
         self.csv_logger.save()
-        floor = getattr(self.mixer, "floor", None)
+        floor = self.mixer.floor
         summary = {
             "status": status,
             **self.state(),
@@ -132,14 +136,9 @@ class RunReporter(L.Callback):
         except (ValueError, KeyError) as err:  # a run stopped before its first window has no curves
             log.warning("plots skipped: %s", err)
 
-    def branches(self) -> list[str]:
-        folder = self.run_dir / "checkpoints"
-        names = [p.name for p in folder.glob(f"{MILESTONE_PREFIX}*M")] if folder.exists() else []
-        return sorted(names, key=lambda n: int(n[len(MILESTONE_PREFIX) : -1]))
-
     def model_card(self) -> str:
         """The card for an export made now (the repo id is filled in by push.py)."""
-        return model_card(self.state(), self.branches())
+        return model_card(self.state(), [p.name for p in milestone_dirs(self.run_dir)])
 
 
 def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:
@@ -150,9 +149,7 @@ def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:
     path = run_dir / "summary.json"
     identity = {
         "status": "failed",
-        "method": cfg.method.name,
-        "reward": cfg.reward.name if uses_reward(cfg.method) else None,
-        "seed": int(cfg.seed),
+        **RunIdentity.of(cfg).record(),
         "languages": list(cfg.data.languages),
         "run_dir": str(run_dir),
     }

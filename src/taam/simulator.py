@@ -22,10 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from taam.io import atomic_directory, atomic_write_text, commit_directory, write_json
 from taam.languages import byte_premiums
 from taam.mixer.base import MixContext, Mixer, WindowStats
-from taam.mixer.factory import build_mixer, uses_reward
+from taam.identity import RunIdentity
+from taam.mixer.factory import build_mixer
 from taam.mixer.log import MixerLog
 from taam.plots import plot_pi
-from taam.rundir import run_name
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ def simulate(cfg: DictConfig) -> Path:
     typological prior, ``prior.json``.
     """
     sim = cfg.simulation
-    tag = cfg.reward.tag if uses_reward(cfg.method) else None
-    out = Path(cfg.output_dir or Path("runs/sim") / run_name(cfg.method.name, cfg.seed, tag))
+    identity = RunIdentity.of(cfg)
+    out = Path(cfg.output_dir or Path("runs/sim") / identity.name())
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(
             f"{out} already exists; choose another output_dir=..., or overwrite=true to replace it"
@@ -117,14 +117,12 @@ def simulate(cfg: DictConfig) -> Path:
         mixer_log=MixerLog(languages, window=cfg.starve_window),
     )
     wall_clock = time.perf_counter() - start
-    floor = getattr(mixer, "floor", None)
+    floor = mixer.floor
     half = len(mixer_log.rows) // 2
     summary = {
         "status": "completed",
-        "method": cfg.method.name,
-        "reward": cfg.reward.name if uses_reward(cfg.method) else None,
+        **identity.record(),
         "simulation": sim.name,
-        "seed": cfg.seed,
         "steps": steps,
         "updates": len(mixer_log.rows),
         "floor": floor,

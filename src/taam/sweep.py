@@ -36,9 +36,9 @@ from omegaconf import DictConfig
 
 from taam.errors import TaamError
 from taam.io import write_json
-from taam.mixer.factory import uses_reward
+from taam.identity import RunIdentity
 from taam.rundir import setup_logging
-from taam.training import default_run_name, train
+from taam.training import train
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def skip_reason(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> s
     """Why the job would repeat an earlier one (a method without reward, under the sweep's
     second or later reward), or None when it runs."""
     rewards = axes.get("reward")
-    if uses_reward(cfg.method) or not rewards or job.reward == rewards[0]:
+    if RunIdentity.of(cfg).reward or not rewards or job.reward == rewards[0]:
         return None
     return (
         f"method {cfg.method.name} learns from no reward, so it runs once per seed "
@@ -113,7 +113,7 @@ def job_run_dir(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> P
     Characters that a Hydra override cannot hold unquoted (``=``, ``,``, ``/``, brackets...)
     become ``-``, so that ``run_dir=<this path>`` works on the command line.
     """
-    name = default_run_name(cfg)
+    name = RunIdentity.of(cfg).name()
     for override in job.swept(axes, skip=NAMED_KEYS):
         name += "_" + re.sub(r"[^\w.+-]", "-", override)
     return job.sweep_dir / name

@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from taam.mixer.factory import uses_reward
+from taam.identity import RunIdentity
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,9 @@ def wandb_mode(setting: str) -> str:
 
 def run_tags(cfg: DictConfig) -> tuple[str, list[str]]:
     """The W&B group (method plus reward tag) and tags (method, reward, seed) of a run."""
-    method = cfg.method.name
-    if not uses_reward(cfg.method):
-        return method, [method, f"seed{cfg.seed}"]
-    return f"{method}-{cfg.reward.tag}", [method, cfg.reward.name, f"seed{cfg.seed}"]
+    run = RunIdentity.of(cfg)
+    tags = [run.method, run.reward, f"seed{run.seed}"]
+    return run.label, [tag for tag in tags if tag]
 
 
 class WandbRunLogger(WandbLogger):

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from taam.data.sources import DataError, Document
+from taam.data.sources import Document
+from taam.errors import DataError
 from taam.languages import BytePremium
 
 BYTES_PER_ENGLISH_WORD = 5.43  # BabyBabelLM: 1M English words = 5.43 MB of UTF-8

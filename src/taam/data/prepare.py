@@ -19,6 +19,7 @@ from taam.data import budget as budget_rules
 from taam.data.shards import ShardSet, dataset_key, write_shards
 from taam.data.sources import load_source
 from taam.data.tokenizer import balanced_sample, train_tokenizer
+from taam.errors import DataError
 from taam.languages import byte_premiums, check_code
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
     """Select, tokenise and shard the data described by the ``data`` config group."""
     languages = [check_code(lang) for lang in cfg["languages"]]
     if len(set(languages)) != len(languages):
-        raise budget_rules.DataError(f"data.languages lists a language twice: {languages}")
+        raise DataError(f"data.languages lists a language twice: {languages}")
     missing = [lang for lang in languages if lang not in cfg["source"]]
     if missing:
-        raise budget_rules.DataError(
+        raise DataError(
             f"data.source has no entry for {', '.join(missing)}; add data.source.<lang>=sample, "
             f"a folder, or hf:<dataset id or saved copy>."
         )

@@ -15,19 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from taam.data.shards import LanguageShard
+from taam.errors import DataExhausted
 
 log = logging.getLogger(__name__)
-
-
-class DataExhausted(RuntimeError):
-    """Every language has reached its epoch cap."""
 
 
 @dataclass
 class Batch:
     tokens: np.ndarray  # [rows, T + 1] int64: inputs are [:, :-1], targets [:, 1:]
     language: np.ndarray  # [rows] language index
-    pi: np.ndarray  # the π the global batch was drawn with (after the epoch cap)
 
 
 class MixtureSampler:
@@ -114,7 +110,7 @@ class MixtureSampler:
         self.drawn += np.bincount(langs, minlength=len(self.languages))
         self.step += 1
         self._note_caps()
-        return Batch(tokens=tokens, language=langs[rows], pi=pi)
+        return Batch(tokens=tokens, language=langs[rows])
 
     def _note_caps(self) -> None:
         for i in np.flatnonzero(~self.available()):

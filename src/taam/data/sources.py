@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from taam.errors import TaamError
+from taam.errors import DataError
 
 LOCAL_SUFFIXES = (".txt", ".jsonl", ".parquet")
-
-
-class DataError(TaamError, ValueError):
-    """Input data the project cannot use; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)

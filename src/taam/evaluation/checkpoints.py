@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +15,9 @@ from transformers import (
 )
 
 from taam.evaluation.errors import EvalError
-from taam.export import MILESTONE_PREFIX, STATE_FILE
+from taam.export import MILESTONE_PREFIX, STATE_FILE, milestone_dirs
 
 FINAL = "final"
-MILESTONE = re.compile(rf"{MILESTONE_PREFIX}(\d+)M")
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
@@ -32,13 +30,7 @@ class Checkpoint:
 
 def list_checkpoints(run_dir: Path) -> list[Checkpoint]:
     """``checkpoints/chck_<N>M`` by N, then ``final``; exposures from their taam_state.json."""
-    numbered = {
-        int(match.group(1)): p
-        for p in (run_dir / "checkpoints").glob(f"{MILESTONE_PREFIX}*")
-        if (match := MILESTONE.fullmatch(p.name))
-    }
-    milestones = [numbered[n] for n in sorted(numbered)]
-    paths = [*milestones, *([run_dir / FINAL] if (run_dir / FINAL).is_dir() else [])]
+    paths = [*milestone_dirs(run_dir), *([run_dir / FINAL] if (run_dir / FINAL).is_dir() else [])]
     if not paths:
         raise EvalError(
             f"{run_dir} has no checkpoints: neither checkpoints/{MILESTONE_PREFIX}<N>M/ nor "

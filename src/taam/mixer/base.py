@@ -60,8 +60,11 @@ class WindowStats:
 class Mixer(ABC):
     """Owns π over ``languages``; adaptive mixers change it in :meth:`update`."""
 
-    adaptive: bool = False
-    uses_prior: bool = False
+    adaptive: bool = False  # π changes during the run
+    uses_reward: bool = False  # learns from the ``reward`` group (whose tag then names the run)
+    uses_prior: bool = False  # starts from or is the typological prior P⁰
+    prior_report: dict | None = None  # P⁰ and its inputs (``prior.json``) where it uses P⁰
+    floor: float | None = None  # the least π_i it guarantees each language (γ/K for EXP3)
 
     def __init__(self, languages: tuple[str, ...] | list[str]) -> None:
         self.languages = tuple(languages)

@@ -62,6 +62,7 @@ class Exp3Mixer(Mixer):
     """EXP3 with a structural floor γ/K, importance-weighted rewards and optional Exp3.S."""
 
     adaptive = True
+    uses_reward = True
 
     def __init__(
         self,

@@ -1,22 +1,30 @@
 """Build the mixer a method config describes.
 
-A method config (``configs/method/*.yaml``) holds ``name``, ``adaptive``, ``update_interval``
-and ``mixer``, a Hydra ``_partial_`` node called with the run's :class:`MixContext`.
-Adaptive methods that learn from the chosen reward (``uses_reward``, default = ``adaptive``)
-also get ``reward=instantiate(reward_cfg.fn)``; ODM brings its own loss reward.
+A method config (``configs/method/*.yaml``) holds ``name``, ``update_interval`` and ``mixer``,
+a Hydra ``_partial_`` node called with the run's :class:`MixContext`. What a method is
+(adaptive, learning from the ``reward`` group) is a property of its mixer class.
 """
 
 from __future__ import annotations
 
-from hydra.utils import instantiate
+import inspect
+import typing
+
+from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
 from taam.mixer.base import MixContext, Mixer
 
 
-def uses_reward(method_cfg: DictConfig) -> bool:
-    """Whether the method learns from the ``reward`` group (and its tag names the run)."""
-    return bool(method_cfg.get("uses_reward", method_cfg.adaptive))
+def mixer_class(method_cfg: DictConfig) -> type[Mixer]:
+    """The class the method's ``mixer._target_`` builds: a class, a classmethod of one, or a
+    function annotated to return one."""
+    target = get_method(method_cfg.mixer._target_)
+    if isinstance(target, type):
+        return target
+    if inspect.ismethod(target) and isinstance(target.__self__, type):
+        return target.__self__  # a classmethod such as Exp3Mixer.from_context
+    return typing.get_type_hints(target)["return"]
 
 
 def build_mixer(
@@ -24,7 +32,7 @@ def build_mixer(
 ) -> Mixer:
     """``method_cfg.mixer(context[, reward=...])``, with plain Python lists and dicts as params."""
     make = instantiate(method_cfg.mixer, _convert_="all")
-    if not uses_reward(method_cfg):
+    if not mixer_class(method_cfg).uses_reward:
         return make(context)
     if reward_cfg is None:
         raise ValueError(

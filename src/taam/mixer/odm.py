@@ -29,6 +29,8 @@ def odm_epsilon(t: int, k: int) -> float:
 class OdmMixer(Exp3Mixer):
     """ODM: EXP3 with decaying exploration ε_t and an EMA (α) of importance-weighted rewards."""
 
+    uses_reward = False  # ODM brings its own loss reward; the reward group does not apply
+
     def __init__(
         self,
         languages: tuple[str, ...] | list[str],

@@ -1,0 +1,49 @@
+"""A run's identity: method, the reward where the method learns from one, seed and preset.
+
+Run names, ``summary.json``, ``taam_state.json``, W&B groups and tags, the simulator's
+outputs and the comparison tables all read it from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from omegaconf import DictConfig
+
+from taam.mixer.factory import mixer_class
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    method: str  # the method's display name (``Pstar``, ``Uniform``...)
+    reward: str | None  # the reward group's name, for methods whose mixer learns from it
+    reward_tag: str | None  # its short tag in run names (``nel``, ``cld``)
+    seed: int
+    preset: str | None = None  # the experiment (``babylm2026``); None for the default sample
+
+    @classmethod
+    def of(cls, cfg: DictConfig) -> RunIdentity:
+        """The identity a composed config gives (``train``, ``simulate`` or a saved config)."""
+        learns = mixer_class(cfg.method).uses_reward
+        return cls(
+            method=str(cfg.method.name),
+            reward=str(cfg.reward.name) if learns else None,
+            reward_tag=str(cfg.reward.tag) if learns else None,
+            seed=int(cfg.seed),
+            preset=cfg.get("preset"),
+        )
+
+    @property
+    def label(self) -> str:
+        """``<Method>[-<reward tag>]``: the W&B group and the method part of the run name."""
+        return f"{self.method}-{self.reward_tag}" if self.reward_tag else self.method
+
+    def name(self, date: dt.date | None = None) -> str:
+        """``<date>[_<preset>]_<Method>[-<reward tag>]_seed<seed>``."""
+        parts = [(date or dt.date.today()).isoformat(), self.preset, self.label, f"seed{self.seed}"]
+        return "_".join(p for p in parts if p)
+
+    def record(self) -> dict[str, str | int | None]:
+        """The identity fields of ``summary.json`` and ``taam_state.json``."""
+        return {"method": self.method, "reward": self.reward, "seed": self.seed}
