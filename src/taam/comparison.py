@@ -25,9 +25,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import TaamError
+from taam.identity import RunIdentity
 from taam.io import atomic_write_text, write_csv
 from taam.markdown import markdown_table
-from taam.identity import RunIdentity
 from taam.plots import bpb_by_method, pi_by_method, save_figure
 
 TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right

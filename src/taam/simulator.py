@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from taam.identity import RunIdentity
 from taam.io import atomic_directory, atomic_write_text, commit_directory, write_json
 from taam.languages import byte_premiums
 from taam.mixer.base import MixContext, Mixer, WindowStats
-from taam.identity import RunIdentity
 from taam.mixer.factory import build_mixer
 from taam.mixer.log import MixerLog
 from taam.plots import plot_pi

@@ -35,8 +35,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from taam.errors import TaamError
-from taam.io import write_json
 from taam.identity import RunIdentity
+from taam.io import write_json
 from taam.rundir import setup_logging
 from taam.training import train
 
