@@ -1,0 +1,63 @@
+"""Run identity and names, config.yaml's run_dir, and what a resume may change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from omegaconf import OmegaConf
+
+from taam.errors import RunDirError
+from taam.identity import RunIdentity
+from taam.rundir import check_resume, write_config
+from tests_support import compose_config
+
+DAY = dt.date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [
+        (["method=pstar", "seed=1337"], "2026-11-26_Pstar-nel_seed1337"),
+        (
+            ["experiment=babylm2026", "method=pstar", "seed=1337"],
+            "2026-11-26_babylm2026_Pstar-nel_seed1337",
+        ),
+        (["method=odm", "reward=cross_lingual_deficit"], "2026-11-26_ODM_seed1"),
+        (["method=uniform", "preset=mine"], "2026-11-26_mine_Uniform_seed1"),
+    ],
+)
+def test_run_names_carry_the_preset_and_the_reward_only_where_it_is_used(overrides, name):
+    assert RunIdentity.of(compose_config(overrides)).name(DAY) == name
+
+
+def test_the_identity_record_names_the_reward_only_for_methods_that_learn_from_it():
+    assert RunIdentity.of(compose_config(["method=exp3"])).record() == {
+        "method": "Exp3",
+        "reward": "normalized_excess_loss",
+        "seed": 1,
+    }
+    assert RunIdentity.of(compose_config(["method=odm"])).record()["reward"] is None
+
+
+def saved_run(tmp_path, overrides: list[str]):
+    cfg = compose_config(overrides)
+    write_config(tmp_path, cfg)
+    (tmp_path / "ledger.json").write_text(json.dumps({"data_key": "k"}))
+    return tmp_path
+
+
+def test_config_yaml_records_the_run_dir_the_run_used(tmp_path):
+    saved_run(tmp_path, ["method=uniform"])
+    assert OmegaConf.load(tmp_path / "config.yaml").run_dir == str(tmp_path)
+
+
+def test_a_resume_may_change_the_reward_only_where_the_method_ignores_it(tmp_path):
+    odm = saved_run(tmp_path / "odm", ["method=odm"])
+    check_resume(odm, compose_config(["method=odm", "reward=cross_lingual_deficit"]), "k")
+    exp3 = saved_run(tmp_path / "exp3", ["method=exp3"])
+    with pytest.raises(RunDirError, match="reward normalized_excess_loss → cross_lingual_deficit"):
+        check_resume(exp3, compose_config(["method=exp3", "reward=cross_lingual_deficit"]), "k")
+    with pytest.raises(RunDirError, match="data/tokenizer k → other"):
+        check_resume(exp3, compose_config(["method=exp3"]), "other")
