@@ -4,6 +4,8 @@ from taam.languages import (
     LanguageError,
     byte_premiums,
     check_code,
+    hub_language,
+    language_table,
     measure_byte_premium,
     uriel_code,
 )
@@ -42,3 +44,12 @@ def test_uriel_code_maps_chinese_to_mandarin():
         and uriel_code("zho_Hans") == "cmn"
         and uriel_code("nld") == "nld"
     )
+
+
+def test_every_fact_of_a_language_comes_from_its_one_row():
+    nld = language_table()["nld"]
+    assert (nld.uriel, nld.iso639_1, nld.hub) == ("nld", "nl", "nl")
+    assert nld.byte_premium == byte_premiums(["nld"])["nld"]
+    assert hub_language("zho_Hans") == "zh" and hub_language("xyz") == "xyz"
+    with pytest.raises(LanguageError, match=r"no byte premium .*'deu'"):
+        byte_premiums(["deu"])  # a row without a measured value asks the config for one

@@ -1,9 +1,10 @@
-"""Languages and their facts: ISO 639-3 codes, byte premiums and URIEL codes.
+"""Languages and their facts: ISO 639-3 codes, byte premiums, URIEL, ISO 639-1 and Hub codes.
 
-The byte premium BP of a language is the number of UTF-8 bytes it needs for the same
-content relative to English (Arnett, Chang & Bergen 2024). The shipped table
-(``resources/byte_premium.json``) gives each value with its source; a run can override
-any value, and :func:`measure_byte_premium` measures one from parallel text.
+Every fact lives in one data file, ``resources/languages.json``, one row per language: adding
+a language is one row there plus the run's config. The byte premium BP of a language is the
+number of UTF-8 bytes it needs for the same content relative to English (Arnett, Chang &
+Bergen 2024); each value comes with its source, a run can override any value, and
+:func:`measure_byte_premium` measures one from parallel text.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from importlib import resources
 
 from taam.errors import LanguageError
 
-# URIEL/lang2vec knows macro-language Chinese only through its members.
-URIEL_CODE = {"zho": "cmn"}
 ISO_639_3 = re.compile(r"^[a-z]{3}(_[A-Z][a-z]{3})?$")
 
 
@@ -28,13 +27,36 @@ class BytePremium:
     source: str
 
 
+@dataclass(frozen=True)
+class LanguageFacts:
+    byte_premium: BytePremium | None  # None: the run's config must give one
+    uriel: str  # the code URIEL/lang2vec knows it by (``zho`` → ``cmn``)
+    iso639_1: str
+    hub: str  # the language tag of Hugging Face Hub metadata
+
+
 @cache
-def byte_premium_table() -> dict[str, BytePremium]:
-    """The shipped byte-premium table: code -> (value, source)."""
-    raw = json.loads(resources.files("taam").joinpath("resources/byte_premium.json").read_text())
+def language_table() -> dict[str, LanguageFacts]:
+    """The shipped rows of ``resources/languages.json``: code → facts."""
+    raw = json.loads(resources.files("taam").joinpath("resources/languages.json").read_text())
     return {
-        k: BytePremium(v["value"], v["source"]) for k, v in raw.items() if not k.startswith("_")
+        code: LanguageFacts(
+            BytePremium(row["byte_premium"], row["byte_premium_source"])
+            if row["byte_premium"] is not None
+            else None,
+            row["uriel"],
+            row["iso639_1"],
+            row["hub"],
+        )
+        for code, row in raw.items()
+        if not code.startswith("_")
     }
+
+
+def facts(code: str) -> LanguageFacts | None:
+    """The row of ``code``, else of its language without the script (``zho_Hans`` → ``zho``)."""
+    table = language_table()
+    return table.get(code) or table.get(code.split("_")[0])
 
 
 def check_code(code: str) -> str:
@@ -51,7 +73,7 @@ def byte_premiums(
     languages: Iterable[str], overrides: Mapping[str, float] | None = None
 ) -> dict[str, BytePremium]:
     """Byte premium per language: the override if given, else the shipped table."""
-    table = byte_premium_table()
+    table = language_table()
     overrides = dict(overrides or {})
     result = {}
     for code in languages:
@@ -61,10 +83,10 @@ def byte_premiums(
             if not value > 0:
                 raise LanguageError(f"byte premium for '{code}' must be positive, got {value}.")
             result[code] = BytePremium(value, "user override")
-        elif code in table:
-            result[code] = table[code]
+        elif code in table and table[code].byte_premium is not None:
+            result[code] = table[code].byte_premium
         else:
-            known = ", ".join(sorted(table))
+            known = ", ".join(sorted(c for c, row in table.items() if row.byte_premium))
             raise LanguageError(
                 f"no byte premium is known for '{code}' (the shipped table has {known}). "
                 f"Set one with data.byte_premium.{code}=<value>, or measure it from parallel "
@@ -87,5 +109,11 @@ def measure_byte_premium(text: str | Iterable[str], english: str | Iterable[str]
 
 def uriel_code(code: str) -> str:
     """The code URIEL/lang2vec uses for ``code`` (``zho`` -> ``cmn``)."""
-    base = code.split("_")[0]
-    return URIEL_CODE.get(base, base)
+    row = facts(code)
+    return row.uriel if row else code.split("_")[0]
+
+
+def hub_language(code: str) -> str:
+    """The Hub's language tag for ``code`` (ISO 639-1 where there is one: ``nld`` -> ``nl``)."""
+    row = facts(code)
+    return row.hub if row else code.split("_")[0]

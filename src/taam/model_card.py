@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-# ISO 639-3 → the ISO 639-1 codes the Hub's language metadata uses.
-HUB_LANGUAGE = {"eng": "en", "nld": "nl", "zho": "zh", "deu": "de", "fra": "fr", "spa": "es"}
+from taam.languages import hub_language
+
 LICENSE = "apache-2.0"
 CITATION = """@inproceedings{taam2026,
   title     = {Typology-Aware Adaptive Mixing for Multilingual BabyLMs},
@@ -13,11 +13,6 @@ CITATION = """@inproceedings{taam2026,
   year      = {2026},
   booktitle = {Proceedings of the BabyLM Workshop at EMNLP 2026}
 }"""
-
-
-def hub_language(code: str) -> str:
-    base = code.split("_")[0]
-    return HUB_LANGUAGE.get(base, base)
 
 
 def branch_summary(branches: Sequence[str]) -> str:
