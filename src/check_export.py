@@ -8,8 +8,8 @@ import sys
 import transformers
 from rich.console import Console
 
-from taam.compat import check_run, checks_table
 from taam.errors import exit_on_user_error
+from taam.export_check import check_run, checks_table
 
 
 def main(argv: list[str]) -> int:

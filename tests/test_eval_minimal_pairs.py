@@ -19,8 +19,8 @@ from eval_support import (
     sentence_ids,
     tiny_model,
 )
+from taam.errors import EvalError
 from taam.evaluation.checkpoints import Checkpoint
-from taam.evaluation.errors import EvalError
 from taam.evaluation.minimal_pairs import choice_credit, load_pair_sets, pair_credits
 from taam.evaluation.runner import evaluate_checkpoint
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs

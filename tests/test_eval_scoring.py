@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from eval_support import HELDOUT, direct_logprob, sentence_ids, tiny_model, tiny_tokenizer
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 from taam.evaluation.heldout import bits_per_byte
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs, windows
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from taam.compat import check_run
+from taam.export_check import check_run
 from taam.rundir import RunDirError
 from taam.training import train
 from tests_support import ROOT, compose_config

@@ -24,7 +24,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from taam.errors import TaamError
+from taam.errors import ComparisonError
 from taam.identity import RunIdentity
 from taam.io import atomic_write_text, write_csv
 from taam.markdown import markdown_table
@@ -34,10 +34,6 @@ TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; 
 
 FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
 HELDOUT, TRAINING = "held-out", "training"
-
-
-class ComparisonError(TaamError, ValueError):
-    """Nothing to compare where the user pointed; the message says where to point instead."""
 
 
 @dataclass

@@ -12,6 +12,14 @@ class TaamError(Exception):
     """A problem with the user's input or run directory, explained in the message."""
 
 
+class EvalError(TaamError, ValueError):
+    """An evaluation input (run directory, minimal-pair source, config) cannot be used as given."""
+
+
+class ComparisonError(TaamError, ValueError):
+    """Nothing to compare where the user pointed; the message says where to point instead."""
+
+
 class DataError(TaamError, ValueError):
     """The data (sources, budget, plan) cannot be used as configured."""
 

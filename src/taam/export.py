@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig, PreTrainedModel
 
-from taam.io import atomic_directory, commit_directory, write_json
+from taam.io import atomic_directory, write_json
 
 STATE_FILE = "taam_state.json"
 MILESTONE_PREFIX = "chck_"
@@ -52,8 +52,7 @@ def export_hf(
 ) -> Path:
     """Write an HF-format directory atomically (replacing an older one only once complete)."""
     out_dir = Path(out_dir)
-    tmp = atomic_directory(out_dir)
-    try:
+    with atomic_directory(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         config = model.config
         GenerationConfig(
@@ -66,7 +65,4 @@ def export_hf(
         write_json(tmp / STATE_FILE, dict(state))
         if card is not None:
             (tmp / "README.md").write_text(card, encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return commit_directory(tmp, out_dir)
+    return out_dir

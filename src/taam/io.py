@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,33 +54,32 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Path:
-    """Write ``rows`` (dicts) with a fixed column order, atomically."""
-    path = Path(path)
-    fd, tmp = _temporary_file(path)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``rows`` (dicts) with a fixed column order, atomically and synced like JSON."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, text.getvalue())
 
 
-def atomic_directory(final: str | Path) -> Path:
-    """A fresh temporary sibling of ``final``; move it in place with :func:`commit_directory`."""
+@contextmanager
+def atomic_directory(final: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary sibling of ``final`` to fill; it replaces ``final`` when the block
+    ends, and is removed if the block raises (``final``, old or absent, is then untouched)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     os.chmod(tmp, 0o777 & ~_umask())
-    return Path(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _replace_directory(tmp, final)
 
 
-def commit_directory(tmp: str | Path, final: str | Path) -> Path:
+def _replace_directory(tmp: Path, final: Path) -> None:
     """Replace ``final`` by the finished directory ``tmp``; the old one survives any crash before."""
-    tmp, final = Path(tmp), Path(final)
     if final.exists():
         old = final.with_name(f".{final.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -87,7 +88,6 @@ def commit_directory(tmp: str | Path, final: str | Path) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
-    return final
 
 
 def _jsonable(obj: Any) -> Any:

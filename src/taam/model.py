@@ -70,9 +70,6 @@ def build_model(tokenizer: PreTrainedTokenizerBase, **config) -> PreTrainedModel
     )
 
 
-def count_parameters(model: PreTrainedModel, exclude_embeddings: bool = False) -> int:
-    params = {id(p): p for p in model.parameters()}  # tied weights counted once
-    total = sum(p.numel() for p in params.values())
-    if exclude_embeddings:
-        total -= model.get_input_embeddings().weight.numel()
-    return total
+def count_parameters(model: PreTrainedModel) -> int:
+    """Parameters of ``model``, tied weights counted once."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

@@ -20,7 +20,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from taam.identity import RunIdentity
-from taam.io import atomic_directory, atomic_write_text, commit_directory, write_json
+from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.languages import byte_premiums
 from taam.mixer.base import MixContext, Mixer, WindowStats
 from taam.mixer.factory import build_mixer
@@ -136,14 +136,13 @@ def simulate(cfg: DictConfig) -> Path:
         "mean_pi_second_half": mixer_log.mean_pi(since=half),
         "wall_clock_s": wall_clock,
     }
-    tmp = atomic_directory(out)
-    mixer_log.write(tmp / "mixer.csv")
-    plot_pi(tmp / "mixer.csv", tmp / "plots" / "pi.png", floor)
-    if mixer.uses_prior:
-        write_json(tmp / "prior.json", mixer.prior_report)
-    atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    write_json(tmp / "summary.json", summary)
-    commit_directory(tmp, out)
+    with atomic_directory(out) as tmp:
+        mixer_log.write(tmp / "mixer.csv")
+        plot_pi(tmp / "mixer.csv", tmp / "plots" / "pi.png", floor)
+        if mixer.prior_report is not None:
+            write_json(tmp / "prior.json", mixer.prior_report)
+        atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_json(tmp / "summary.json", summary)
     log.info(
         "simulated %d steps in %.2f s: final π %s -> %s",
         steps,

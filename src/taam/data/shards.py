@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from rich.progress import Progress
 from transformers import PreTrainedTokenizerFast
 
 from taam.data.sources import Document
-from taam.io import atomic_directory, commit_directory, write_json
+from taam.io import atomic_directory, write_json
 
 ENCODE_BATCH = 1024  # documents per encode_batch call (the Rust side runs them in parallel)
 
@@ -82,8 +81,7 @@ def write_shards(
     meta: Mapping,
 ) -> Path:
     """Tokenise every language's splits into ``root`` (written atomically as a whole)."""
-    tmp = atomic_directory(root)
-    try:
+    with atomic_directory(root) as tmp:
         dtype = token_dtype(len(tokenizer))
         tokenizer.save_pretrained(tmp / "tokenizer")
         counts: dict[str, dict[str, int]] = {}
@@ -102,10 +100,7 @@ def write_shards(
                         lambda n, t=task: progress.advance(t, n),
                     )
         write_json(tmp / "meta.json", {**meta, "dtype": dtype.name, "tokens": counts})
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return commit_directory(tmp, root)
+    return root
 
 
 def _write_split(
@@ -165,12 +160,6 @@ class ShardSet:
     @property
     def tokenizer_dir(self) -> Path:
         return self.root / "tokenizer"
-
-    def heldout_tokens(self, lang: str) -> tuple[np.ndarray, np.ndarray]:
-        """(tokens, document offsets) of the held-out split."""
-        dtype = np.dtype(self.meta["dtype"])
-        tokens = np.fromfile(self.root / lang / "heldout.bin", dtype=dtype)
-        return tokens, np.load(self.root / lang / "heldout_docs.npy")
 
     def unique_tokens(self) -> np.ndarray:
         return np.array([self.train[lang].unique_tokens for lang in self.languages], dtype=np.int64)

@@ -9,7 +9,6 @@ round-trips exactly. ``tokenizer(text)`` prefixes BOS, as the BabyLM evaluation 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -68,10 +67,6 @@ def wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
         clean_up_tokenization_spaces=False,
         model_max_length=1_000_000_000,
     )
-
-
-def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
-    return PreTrainedTokenizerFast.from_pretrained(str(path))
 
 
 def token_byte_lengths(tokenizer: PreTrainedTokenizerFast) -> np.ndarray:

@@ -6,7 +6,7 @@ Modules: ``scoring`` (batched, windowed summed log-probabilities), ``heldout`` (
 ``runner`` (caching and outputs), ``report`` (tables), ``curves`` (figures).
 """
 
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 from taam.evaluation.runner import evaluate
 
 __all__ = ["EvalError", "evaluate"]

@@ -14,7 +14,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 from taam.export import MILESTONE_PREFIX, STATE_FILE, milestone_dirs
 
 FINAL = "final"

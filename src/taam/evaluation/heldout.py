@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 
 
 def read_heldout(run_dir: Path) -> tuple[dict[str, list[str]], dict[str, float]]:

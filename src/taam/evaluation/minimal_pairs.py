@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 
 FORMATS = {  # benchmark → (acceptable field, unacceptable field)
     "MultiBLiMP": ("sen", "wrong_sen"),

@@ -30,6 +30,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from taam.errors import EvalError
 from taam.evaluation.checkpoints import (
     Checkpoint,
     list_checkpoints,
@@ -38,7 +39,6 @@ from taam.evaluation.checkpoints import (
     weights_fingerprint,
 )
 from taam.evaluation.curves import plot_curves
-from taam.evaluation.errors import EvalError
 from taam.evaluation.heldout import bits_per_byte, read_heldout
 from taam.evaluation.minimal_pairs import PairSet, accuracies, load_pair_sets, pair_credits
 from taam.evaluation.report import write_results

@@ -24,7 +24,7 @@ import torch
 from rich.progress import Progress
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from taam.evaluation.errors import EvalError
+from taam.errors import EvalError
 
 
 def encode_with_bos(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:

@@ -16,7 +16,6 @@ import math
 import numpy as np
 
 from taam.mixer.exp3 import Exp3Mixer
-from taam.mixer.rewards import Reward
 
 
 def odm_epsilon(t: int, k: int) -> float:
@@ -31,27 +30,13 @@ class OdmMixer(Exp3Mixer):
 
     uses_reward = False  # ODM brings its own loss reward; the reward group does not apply
 
-    def __init__(
-        self,
-        languages: tuple[str, ...] | list[str],
-        reward: Reward,
-        byte_premium: np.ndarray,
-        init_weights: np.ndarray | None = None,
-        beta: float = 0.9,
-        reward_ema: float = 0.9,
-        warmup_steps: int = 0,
-        prior_report: dict | None = None,
-    ) -> None:
-        # EXP3's fixed γ, η and Exp3.S are replaced by K·ε_t, ε_{t−1}·R̂ and the EMA below.
-        super().__init__(
-            languages,
-            reward,
-            byte_premium,
-            init_weights,
-            beta=beta,
-            warmup_steps=warmup_steps,
-            prior_report=prior_report,
-        )
+    def __init__(self, *args, reward_ema: float = 0.9, **kwargs) -> None:
+        """:class:`Exp3Mixer`'s arguments except γ, η and α: EXP3's fixed γ, η and Exp3.S are
+        replaced by K·ε_t, ε_{t−1}·R̂ and the EMA α = ``reward_ema`` of the rewards."""
+        replaced = sorted({"gamma", "eta", "alpha"} & set(kwargs))
+        if replaced:
+            raise ValueError(f"ODM sets its own exploration and step size; drop {replaced}")
+        super().__init__(*args, **kwargs)
         if not 0 <= reward_ema < 1:
             raise ValueError(f"ODM's reward EMA α must lie in [0, 1), got {reward_ema}")
         self.reward_ema = reward_ema

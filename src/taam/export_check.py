@@ -1,9 +1,10 @@
 """Can the BabyLM pipeline use this run? Each export checked with transformers alone.
 
 For every ``checkpoints/chck_*`` and ``final``: load with ``AutoModelForCausalLM`` and
-``AutoTokenizer`` (no project code), confirm a BOS token, and score one minimal pair the
-way the pipeline does: text encoded without special tokens, one BOS prefix, summed
-log-probability of every token after BOS, no length normalisation.
+``AutoTokenizer`` (no project code), confirm a BOS token, and score one minimal pair with
+the evaluation's scorer (:mod:`taam.evaluation.scoring`), which scores as the pipeline does:
+text encoded without special tokens, one BOS prefix, summed log-probability of every token
+after BOS, no length normalisation.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from rich.table import Table
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from taam.errors import TaamError
+from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.export import milestone_dirs
 
 PAIR = ("The children are playing in the garden.", "The children is playing in the garden.")
@@ -31,15 +32,6 @@ class ExportCheck:
     problem: str | None = None
 
 
-def sentence_logprob(model, tokenizer, text: str) -> float:
-    """Σ log p(token | prefix) over ``text``'s tokens, after exactly one BOS."""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    x = torch.tensor([[tokenizer.bos_token_id, *ids]])
-    with torch.no_grad():
-        logprobs = torch.log_softmax(model(input_ids=x).logits.double(), dim=-1)
-    return float(logprobs[0, :-1].gather(1, x[0, 1:, None]).sum())
-
-
 def check_export(path: Path, pair: tuple[str, str] = PAIR) -> ExportCheck:
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -48,8 +40,10 @@ def check_export(path: Path, pair: tuple[str, str] = PAIR) -> ExportCheck:
         return ExportCheck(path.name, False, None, None, None, f"does not load: {err}")
     if tokenizer.bos_token_id is None:
         return ExportCheck(path.name, False, None, None, None, "no bos_token defined")
-    good, bad = (sentence_logprob(model, tokenizer, s) for s in pair)
-    return ExportCheck(path.name, True, tokenizer.bos_token, good, bad)
+    context = model.config.max_position_embeddings
+    sequences = encode_with_bos(tokenizer, list(pair))
+    good, bad = sequence_logprobs(model, sequences, context, context, batch_size=len(pair))
+    return ExportCheck(path.name, True, tokenizer.bos_token, float(good), float(bad))
 
 
 def check_run(run_dir: str | Path) -> list[ExportCheck]:
