@@ -16,6 +16,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 
+from taam.data.datamodule import TaamDataModule
 from taam.export import babylm_milestones, export_hf, milestone_name
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,20 @@ class MilestoneExporter(L.Callback):
         self.units_per_token = units_per_token  # 1 for tokens; words per token for words
         self.state = state
         self.card = card
+
+    @classmethod
+    def for_data(
+        cls,
+        out_dir: str | Path,
+        data: TaamDataModule,
+        unit: str,
+        state: Callable[[], dict],
+        card: Callable[[], str],
+    ) -> MilestoneExporter:
+        """Milestones in ``unit`` (tokens or words) up to the data module's planned exposures."""
+        units = data.units_per_token(unit)
+        planned = data.planned_exposures() * float(units.max())
+        return cls(out_dir, data.tokenizer_dir, planned, units, state, card)
 
     def exposures(self, module: L.LightningModule) -> float:
         return float(module.sampler.exposures_tokens() @ self.units_per_token)

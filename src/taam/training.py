@@ -14,6 +14,7 @@ from pathlib import Path
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
@@ -24,6 +25,7 @@ from taam.data.tokenizer import token_byte_lengths
 from taam.errors import DataExhausted
 from taam.export import export_hf
 from taam.io import write_csv, write_json
+from taam.mixer.base import Mixer
 from taam.mixer.factory import build_mixer
 from taam.model import build_model, count_parameters
 from taam.module import OptimConfig, ScheduleConfig, TaamModule
@@ -75,25 +77,15 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
     data.connect(mixer)
     if global_rank() == 0:
         record_inputs(cfg, run_dir, data, mixer.prior_report)
-    loggers = [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
-    if cfg.logger.get("wandb"):
-        from taam.wandb_logging import WandbRunLogger  # wandb is imported only when used
-
-        loggers.append(WandbRunLogger.for_run(cfg, run_dir))
+    loggers = build_loggers(cfg, run_dir)
     resumed_at = resume_step(run_dir) if cfg.resume else None
     reporter = RunReporter(run_dir, cfg, mixer, data, resumed_at, loggers)
     module = build_module(cfg, data, mixer, reporter)
-    units = data.units_per_token(cfg.train.milestone_unit)
-    milestones = MilestoneExporter(
-        run_dir / "checkpoints",
-        data.tokenizer_dir,
-        data.planned_exposures() * float(units.max()),
-        units,
-        reporter.state,
-        reporter.model_card,
-    )
     checkpoint = ResumeCheckpoint(
         run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
+    )
+    milestones = MilestoneExporter.for_data(
+        run_dir / "checkpoints", data, cfg.train.milestone_unit, reporter.state, reporter.model_card
     )
     trainer: L.Trainer = instantiate(
         cfg.trainer,
@@ -148,7 +140,19 @@ def record_inputs(
         write_json(run_dir / "prior.json", prior_report)
 
 
-def build_module(cfg: DictConfig, data: TaamDataModule, mixer, reporter: RunReporter) -> TaamModule:
+def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Logger]:
+    """The logger group's Lightning loggers (besides metrics.csv), W&B among them if chosen."""
+    loggers = [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
+    if cfg.logger.get("wandb"):
+        from taam.wandb_logging import WandbRunLogger  # wandb is imported only when used
+
+        loggers.append(WandbRunLogger.for_run(cfg, run_dir))
+    return loggers
+
+
+def build_module(
+    cfg: DictConfig, data: TaamDataModule, mixer: Mixer, reporter: RunReporter
+) -> TaamModule:
     """The Hugging Face model for the run's tokenizer, with its optimiser and schedule."""
     tokenizer = AutoTokenizer.from_pretrained(data.tokenizer_dir)
     model = build_model(tokenizer, **cfg.model)

@@ -4,10 +4,8 @@ Layout of one prepared dataset (``<cache>/<key>/``)::
 
     tokenizer/            the shared tokenizer (AutoTokenizer loads it)
     <lang>/train.bin      all training documents, each as BOS ids EOS, concatenated
-    <lang>/train_docs.npy document start offsets into train.bin (plus the end)
-    <lang>/heldout.bin    the held-out documents, same format
-    <lang>/heldout_docs.npy
-    meta.json             token counts, dtype, the key's inputs
+    <lang>/heldout.jsonl  the held-out texts (evaluation scores text, with any tokenizer)
+    meta.json             token counts of both splits, dtype, the key's inputs
 
 A training *sequence* of language i is the window ``tokens[s·T : s·T + T + 1]``: T inputs
 and T next-token targets; consecutive sequences overlap by one token so every token but
@@ -111,11 +109,11 @@ def _write_split(
     dtype: np.dtype,
     advance: Callable[[int], None],
 ) -> int:
-    """One language's split: tokens, document offsets, and for held-out the texts too."""
-    tokens, offsets = encode_documents(tokenizer, docs, dtype, on_batch=advance)
-    tokens.tofile(folder / f"{split}.bin")
-    np.save(folder / f"{split}_docs.npy", offsets)
-    if split == "heldout":  # evaluation scores the text itself, with any tokenizer
+    """One language's split: the training tokens, or the held-out texts; returns its tokens."""
+    tokens, _ = encode_documents(tokenizer, docs, dtype, on_batch=advance)
+    if split == "train":
+        tokens.tofile(folder / "train.bin")
+    else:  # evaluation scores the text itself, with any tokenizer
         with (folder / "heldout.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps({"text": d.text}, ensure_ascii=False) + "\n" for d in docs)
     return len(tokens)
