@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 import pytest
+import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from taam.mixer.base import StaticMixer
@@ -29,7 +31,7 @@ def test_the_schedule_warms_up_linearly_then_decays_to_the_floor():
     assert s.factor(110) == pytest.approx(0.1) and s.factor(500) == pytest.approx(0.1)
 
 
-def test_save_hyperparameters_records_the_groups_but_not_the_model_or_mixer():
+def test_save_hyperparameters_records_the_groups_as_plain_values_without_model_or_mixer():
     model = LlamaForCausalLM(
         LlamaConfig(
             vocab_size=16,
@@ -48,6 +50,11 @@ def test_save_hyperparameters_records_the_groups_but_not_the_model_or_mixer():
         optim=optim,
         schedule=schedule,
     )
-    assert module.hparams["optim"] == optim and module.hparams["schedule"] == schedule
+    assert OptimConfig(**module.hparams["optim"]) == optim
+    assert ScheduleConfig(**module.hparams["schedule"]) == schedule
     assert module.hparams["update_interval"] == 5
     assert not {"model", "mixer", "byte_lengths", "on_update"} & set(module.hparams)
+    saved = io.BytesIO()  # Lightning reloads last.ckpt with weights_only=True on resume
+    torch.save(dict(module.hparams), saved)
+    saved.seek(0)
+    assert torch.load(saved, weights_only=True) == dict(module.hparams)

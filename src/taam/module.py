@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import lightning as L
 import numpy as np
@@ -77,8 +77,16 @@ class TaamModule(L.LightningModule):
         on_update: Callable[[int, WindowStats, dict], None] | None = None,
     ) -> None:
         super().__init__()
-        # optim, schedule, update_interval, compile_model: in last.ckpt and the loggers
-        self.save_hyperparameters(ignore=["model", "mixer", "byte_lengths", "on_update"])
+        # Plain dicts in last.ckpt, which Lightning reloads with torch.load(weights_only=True).
+        self.save_hyperparameters(
+            {
+                "optim": asdict(optim),
+                "schedule": asdict(schedule),
+                "update_interval": update_interval,
+                "compile_model": compile_model,
+            },
+            ignore=["model", "mixer", "byte_lengths", "on_update"],
+        )
         self.model = model
         if compile_model:  # in place: the module tree, state-dict keys and exports stay plain HF
             model.base_model.compile()
