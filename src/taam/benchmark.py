@@ -117,7 +117,8 @@ def train_job(job: Job, train_script: Path, log_dir: Path) -> str:
 
 def score(jobs: Sequence[Job], eval_cfg: DictConfig, progress: Progress) -> None:
     """Held-out BPB of every checkpoint of every finished run (cached checkpoints skipped)."""
-    cfg = OmegaConf.merge(eval_cfg, {"checkpoints": None, "force": False, "minimal_pairs": {}})
+    settings = OmegaConf.to_container(eval_cfg, resolve=True)
+    cfg = OmegaConf.create({**settings, "checkpoints": None, "force": False, "minimal_pairs": {}})
     device = pick_device(cfg.device)
     task = progress.add_task("scoring", total=len(jobs))
     for job in jobs:
@@ -192,9 +193,12 @@ def comparison_markdown(
             "method": row["method"],
             "seeds": f"{row['paired_seeds']}/{row['seeds']}",
             "worst adj": _num(row["bpb_adj_worst"]),
-            "Δ worst adj": _interval(row, "d_bpb_adj_worst"),
-            "Δ mean adj": _interval(row, "d_bpb_adj_mean"),
-            **{f"Δ {lang}": _interval(row, f"d_bpb_adj_final_{lang}") for lang in languages},
+            "Δ worst adj": _interval(row, "d_bpb_adj_worst", cfg.baseline),
+            "Δ mean adj": _interval(row, "d_bpb_adj_mean", cfg.baseline),
+            **{
+                f"Δ {lang}": _interval(row, f"d_bpb_adj_final_{lang}", cfg.baseline)
+                for lang in languages
+            },
             "W/T/L": f"{row['wins']}/{row['ties']}/{row['losses']}",
             "worst raw": _num(row["bpb_worst"]),
             "π": " ".join(_num(row[f"pi_{lang}"], 2) for lang in languages),
@@ -253,8 +257,10 @@ def _num(value: float | None, decimals: int = 3) -> str:
     return "–" if value is None else f"{value:.{decimals}f}"
 
 
-def _interval(row: dict[str, Any], column: str) -> str:
+def _interval(row: dict[str, Any], column: str, baseline: str) -> str:
     mean, low, high = row[column], row[f"{column}_low"], row[f"{column}_high"]
+    if row["method"] == baseline:
+        return "baseline"
     if mean is None:
         return "–"
     if low != low:  # NaN: one seed, no interval
