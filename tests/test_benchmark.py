@@ -70,7 +70,7 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     assert "data seed 0" in text and f"{statistics.fmean(d_worst):+.3f}" in text
     assert {p.name for p in (out / "plots").iterdir()} >= {
         "paired_differences.png",
-        "pi_by_method.png",
+        "pi_mean_by_method.png",
         "heldout_by_method.png",
     }
 

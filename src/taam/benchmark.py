@@ -9,7 +9,7 @@
 3. **Compare** (``taam.paired``): the paired differences against the baseline, written as::
 
        comparison.md  comparison.csv  paired_seeds.csv  summary.md ...
-       plots/paired_differences.png  plots/pi_by_method.png  plots/heldout_by_method.png
+       plots/paired_differences.png  plots/pi_mean_by_method.png  plots/heldout_by_method.png
 
 Every job uses the same data seed (``data.seed``), so all runs are scored on the same held-out
 documents; the benchmark checks this with the hashes in each ledger and refuses otherwise.
@@ -172,7 +172,7 @@ def compare(
             paired_differences(per_seed, rows, cfg.baseline, languages),
             plots / "paired_differences.png",
         ),
-        save_figure(pi_band_by_method(groups, languages), plots / "pi_by_method.png"),
+        save_figure(pi_band_by_method(groups, languages), plots / "pi_mean_by_method.png"),
         save_figure(heldout_by_method(groups, languages), plots / "heldout_by_method.png"),
         *write_summary(list(runs.values()), out_dir, title=out_dir.name),
     ]
