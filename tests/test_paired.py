@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 from test_comparison import LANGS, PREMIUMS, make_run
 
+from taam.benchmark import BenchmarkError, check_comparable
 from taam.comparison import load_run
 from taam.paired import paired_rows, seed_differences, t_interval
 
@@ -50,3 +51,20 @@ def test_methods_are_paired_by_seed_and_ranked_by_worst_adjusted_bpb(tmp_path):
     assert mixer[0]["d_bpb_adj_mean"] == pytest.approx(mean_eng_zho[0])
     assert (row["wins"], row["ties"], row["losses"]) == (1, 1, 0)  # −0.3 wins, −0.1 ties
     assert rows[0]["d_bpb_adj_worst"] == 0.0 and rows[0]["ties"] == 2
+
+
+def test_the_benchmark_refuses_runs_that_differ_in_more_than_method_and_seed(tmp_path):
+    def run(name, method, seed, max_steps):
+        config = {
+            "seed": seed,
+            "method": {"name": method, "adaptive": False},
+            "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
+            "train": {"max_steps": max_steps},
+        }
+        return load_run(make_run(tmp_path, name, seed, 5.0, 0.5, config=config))
+
+    groups = {"uniform": [run("u1", "Uniform", 1, 60)], "natural": [run("n1", "Natural", 1, 60)]}
+    check_comparable(groups)  # method and seed differ: comparable
+    groups["natural"].append(run("n2", "Natural", 2, 120))
+    with pytest.raises(BenchmarkError, match=r"differ in \['train.max_steps'\]"):
+        check_comparable(groups)

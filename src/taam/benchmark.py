@@ -29,7 +29,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from taam.comparison import FINISHED, languages_of, load_run, write_summary
+from taam.comparison import (
+    FINISHED,
+    RunRecord,
+    differing_keys,
+    languages_of,
+    load_run,
+    write_summary,
+)
 from taam.errors import TaamError
 from taam.evaluation.checkpoints import pick_device
 from taam.evaluation.runner import evaluate_run, write_outputs
@@ -146,6 +153,19 @@ def check_same_heldout(jobs: Sequence[Job]) -> dict[str, str]:
     return next(iter(hashes.values()))
 
 
+def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
+    """Refuse runs that differ in more than seed, method and reward (e.g. a re-run of the same
+    out_dir with other steps or data): their differences would not be the methods'."""
+    every = [run for runs in groups.values() for run in runs]
+    keys = [k for k in differing_keys(every) if not k.startswith(("method.", "reward."))]
+    keys += [k for runs in groups.values() for k in differing_keys(runs)]
+    if keys:
+        raise BenchmarkError(
+            f"the runs in this out_dir differ in {sorted(set(keys))}, not only in method, reward "
+            "and seed; compare like with like: use a fresh out_dir for other settings."
+        )
+
+
 def compare(
     jobs: Sequence[Job], cfg: DictConfig, out_dir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
@@ -155,9 +175,10 @@ def compare(
         raise BenchmarkError(f"the baseline '{cfg.baseline}' has no finished run to compare to.")
     heldout = check_same_heldout(finished)
     runs = {job: load_run(job.run_dir) for job in finished}
-    groups: dict[str, list] = {}
+    groups: dict[str, list[RunRecord]] = {}
     for job, run in runs.items():
         groups.setdefault(job.entry, []).append(run)
+    check_comparable(groups)
     languages = languages_of(list(runs.values()))
     rows = paired_rows(groups, cfg.baseline, languages, float(cfg.tie), float(cfg.confidence))
     per_seed = seed_differences(groups, cfg.baseline, languages)
