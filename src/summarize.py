@@ -1,6 +1,8 @@
 """Compare the runs of a sweep: ``python src/summarize.py sweep_dir=runs/sweeps/<date_time>``.
 
-Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.comparison``).
+Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.comparison``). Seeds
+are averaged only within one configuration: runs that differ in more than their seed are
+separate rows, labelled with the keys that differ.
 """
 
 import hydra

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
 from taam.comparison import (
     ComparisonError,
@@ -12,17 +13,25 @@ from taam.comparison import (
     markdown,
     method_rows,
     summarize,
+    unaveraged,
 )
 from taam.evaluation.report import COLUMNS
 from taam.io import write_csv, write_json
 
 LANGS = ["eng", "zho"]
+PREMIUMS = {"eng": 1.0, "zho": 0.8}  # zho: fewer bytes per English-equivalent word
 
 
-def make_run(folder, name, seed, bpb_eng, pi_zho, heldout=None, status="completed"):
-    """A run directory with summary.json, mixer.csv, metrics.csv (two windows) and, given
-    ``heldout`` (checkpoint → language → BPB), eval/results.csv."""
+def make_run(folder, name, seed, bpb_eng, pi_zho, heldout=None, status="completed", config=None):
+    """A run directory with summary.json, ledger.json, mixer.csv, metrics.csv (two windows),
+    given ``heldout`` (checkpoint → language → BPB) eval/results.csv (BPB and BPB × BP), and
+    given ``config`` (a dict) config.yaml."""
     run = folder / name
+    write_json(
+        run / "ledger.json", {"languages": {k: {"byte_premium": v} for k, v in PREMIUMS.items()}}
+    )
+    if config is not None:
+        (run / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
     write_json(
         run / "summary.json",
         {
@@ -56,10 +65,11 @@ def make_run(folder, name, seed, bpb_eng, pi_zho, heldout=None, status="complete
     )
     if heldout:
         rows = [
-            {"checkpoint": ckpt, "exposures_tokens": 0, "language": lang, "metric": "bpb"}
-            | {"value": value, "file": "", "phenomenon": "", "n": 3}
+            {"checkpoint": ckpt, "exposures_tokens": 0, "language": lang, "metric": metric}
+            | {"value": value * bp, "file": "", "phenomenon": "", "n": 3}
             for ckpt, scores in heldout.items()
             for lang, value in scores.items()
+            for metric, bp in (("bpb", 1.0), ("bpb_adjusted", PREMIUMS[lang]))
         ]
         write_csv(run / "eval" / "results.csv", rows, COLUMNS)
     return run
@@ -73,10 +83,13 @@ def test_heldout_bpb_is_preferred_and_training_bpb_is_the_fallback(tmp_path):
     first, second = (job_row(run, LANGS) for run in runs)
     assert first["run"] == evaluated.name and first["bpb_source"] == "held-out"
     assert (first["bpb_final_eng"], first["bpb_best_eng"]) == (3.5, 3.0)
-    assert (first["bpb_worst"], first["worst_language"]) == (4.0, "zho")
+    # Worst on adjusted BPB (eng 3.5 > zho 4.0 × 0.8 = 3.2), not on raw BPB (zho 4.0).
+    assert (first["bpb_adj_worst"], first["worst_language"]) == (3.5, "eng")
+    assert first["bpb_worst"] == 4.0 and first["bpb_adj_final_zho"] == pytest.approx(3.2)
     assert second["run"] == trained.name and second["bpb_source"] == "training"
     assert (second["bpb_final_eng"], second["bpb_best_eng"]) == (5.5, 4.5)
     assert (second["bpb_worst"], second["worst_language"]) == (5.5, "eng")
+    assert second["bpb_adj_final_zho"] == pytest.approx(4.0)  # training BPB × the ledger's BP
 
     [row] = method_rows(runs, LANGS)
     assert row["label"] == "Pstar-cross_lingual_deficit"  # no config.yaml: the reward's name
@@ -104,3 +117,45 @@ def test_summarize_says_what_to_point_at(tmp_path):
         summarize(str(tmp_path), [], None)
     with pytest.raises(ComparisonError, match="out_dir"):
         summarize(None, [str(tmp_path)], None)
+
+
+def test_runs_that_differ_in_more_than_their_seed_are_never_averaged(tmp_path):
+    def config(seed, max_steps):
+        return {
+            "seed": seed,
+            "run_dir": f"runs/{seed}-{max_steps}",  # naming only: not part of the identity
+            "method": {
+                "name": "Pstar",
+                "mixer": {"_target_": "taam.mixer.exp3.Exp3Mixer.from_context"},
+            },
+            "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
+            "data": {"languages": LANGS},
+            "train": {"max_steps": max_steps, "lr": 0.003},
+        }
+
+    for seed, max_steps, bpb in ((1, 60, 5.0), (2, 60, 5.2), (1, 120, 4.0), (2, 120, 4.2)):
+        make_run(
+            tmp_path,
+            f"{max_steps}_Pstar-cld_seed{seed}",
+            seed,
+            bpb,
+            0.5,
+            None,
+            config=config(seed, max_steps),
+        )
+    runs, _ = summarize(str(tmp_path), [], None)
+    rows = {row["label"]: row for row in method_rows(runs, LANGS)}
+    assert set(rows) == {
+        "Pstar-cld [train.max_steps=60]",
+        "Pstar-cld [train.max_steps=120]",
+    }
+    assert rows["Pstar-cld [train.max_steps=60]"]["seeds"] == 2
+    assert rows["Pstar-cld [train.max_steps=60]"]["bpb_final_eng_mean"] == pytest.approx(5.1)
+    assert rows["Pstar-cld [train.max_steps=120]"]["bpb_final_eng_mean"] == pytest.approx(4.1)
+    assert unaveraged(runs) == {"Pstar-cld": ["train.max_steps"]}
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| Pstar-cld [train.max_steps=60] | 2 |" in summary
+    assert (
+        "Not averaged (the runs differ in more than their seed): Pstar-cld: train.max_steps."
+        in summary
+    )

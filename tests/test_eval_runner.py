@@ -121,6 +121,34 @@ def test_cached_checkpoints_are_skipped_and_new_ones_evaluated(tmp_path, monkeyp
     assert evaluated[4:] == ["chck_1M", "chck_2M", "final"]
 
 
+def test_scoring_a_subset_of_checkpoints_keeps_the_other_rows(tmp_path, monkeypatch):
+    run = make_run_dir(tmp_path / "run")
+    evaluate(eval_config([f"run_dir={run}"]))
+    before = read_csv(run / "eval" / "results.csv")
+    evaluated = []
+    original = runner_module.evaluate_checkpoint
+
+    def spy(checkpoint, *args, **kwargs):
+        evaluated.append(checkpoint.name)
+        return original(checkpoint, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "evaluate_checkpoint", spy)
+    save_checkpoint(run / "final", seed=6, exposures_tokens=1_500_000)  # new final weights
+    evaluate(eval_config([f"run_dir={run}", "checkpoints=[final]"]))
+    after = read_csv(run / "eval" / "results.csv")
+    assert evaluated == ["final"]
+    milestone = [r for r in before if r["checkpoint"] == "chck_1M"]
+    assert milestone and [r for r in after if r["checkpoint"] == "chck_1M"] == milestone
+    old_final = {r["value"] for r in before if r["checkpoint"] == "final"}
+    new_final = {r["value"] for r in after if r["checkpoint"] == "final"}
+    assert new_final and new_final.isdisjoint(old_final)  # refreshed, not kept
+    evaluate(eval_config([f"run_dir={run}", "checkpoints=[final]", "force=true"]))
+    assert evaluated == ["final", "final"]  # force re-scores only the chosen checkpoints
+    assert [r for r in read_csv(run / "eval" / "results.csv") if r["checkpoint"] == "chck_1M"] == (
+        milestone
+    )
+
+
 def test_several_runs_are_compared_on_one_figure(tmp_path):
     a, b = make_run_dir(tmp_path / "a"), make_run_dir(tmp_path / "b", {"final": 7})
     written = evaluate(eval_config([f"run_dirs=[{a},{b}]", f"out_dir={tmp_path / 'cmp'}"]))

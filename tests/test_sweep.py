@@ -168,7 +168,7 @@ def test_a_sweep_gives_a_run_dir_per_job_and_one_summary(tiny_overrides, shared_
     cld = [float(r["pi_zho"]) for r in jobs if "_Exp3-cld_" in r["run"]]
     assert float(by_method["Exp3-cld"]["pi_zho_mean"]) == pytest.approx(sum(cld) / 2)
     table = (sweep_dir / "summary.md").read_text()
-    assert "## By method × reward (mean ± sd over seeds)" in table and "| Exp3-cld | 2 |" in table
+    assert "## By configuration (mean ± sd over seeds)" in table and "| Exp3-cld | 2 |" in table
     for png in ("pi_by_method.png", "bpb_by_method.png"):
         assert (sweep_dir / "plots" / png).stat().st_size > 10_000
 

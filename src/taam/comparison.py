@@ -1,12 +1,17 @@
 """Compare runs (a sweep's, or any): the tables and figures of ``python src/summarize.py``.
 
-Reads each run directory's summary.json, config.yaml, mixer.csv, metrics.csv and, where
-``src/eval.py`` has scored it, eval/results.csv. Per job: final π, final and best BPB and the
-time at the floor per language, and the worst language's BPB. BPB is the held-out bits per
-byte of the ``final`` checkpoint where the evaluation has run (source ``held-out``), else the
-last training window's (source ``training``); best BPB is the lowest over the evaluated
-checkpoints, or over the training windows. Per method × reward: the mean ± sd over seeds of
-the jobs that completed or stopped. Writes into the sweep folder::
+Reads each run directory's summary.json, config.yaml, ledger.json, mixer.csv, metrics.csv and,
+where ``src/eval.py`` has scored it, eval/results.csv. Per job: final π, final and best BPB,
+the byte-premium-adjusted BPB (BPB × BP) and the time at the floor per language, and the worst
+language, chosen on adjusted BPB (the unit the budget equalises; raw BPB stays a secondary
+column). BPB is the held-out bits per byte of the ``final`` checkpoint where the evaluation has
+run (source ``held-out``), else the last training window's (source ``training``); best BPB is
+the lowest over the evaluated checkpoints, or over the training windows.
+
+Seeds are averaged only over runs whose whole configuration is the same except the seed (and
+keys that only name or place a run: :data:`NOT_IDENTITY`); runs of one method that differ in
+anything else are separate rows, labelled with the keys that differ. Per row: the mean ± sd over
+seeds of the jobs that completed or stopped. Writes into the sweep folder::
 
     summary.md  summary.csv  summary_by_method.csv  plots/pi_by_method.png  plots/bpb_by_method.png
 """
@@ -28,12 +33,17 @@ from taam.errors import ComparisonError
 from taam.identity import RunIdentity
 from taam.io import atomic_write_text, write_csv
 from taam.markdown import markdown_table
+from taam.mixer.factory import mixer_class
 from taam.plots import bpb_by_method, pi_by_method, save_figure
 
 TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right
 
 FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
 HELDOUT, TRAINING = "held-out", "training"
+
+
+# Keys that name, place or display a run, and the seed: the rest of the config is its identity.
+NOT_IDENTITY = ("seed", "run_dir", "resume", "paths", "logger", "train.plots", "hydra")
 
 
 @dataclass
@@ -51,6 +61,10 @@ class RunRecord:
     mixer: list[dict[str, float | None]]
     metrics: list[dict[str, float | None]]
     heldout: dict[str, dict[str, float]]  # checkpoint → language → held-out BPB
+    heldout_adjusted: dict[str, dict[str, float]]  # checkpoint → language → BPB × BP
+    checkpoint_exposures: dict[str, float]  # checkpoint → token exposures
+    premiums: dict[str, float]  # language → byte premium (ledger.json)
+    identity: dict[str, Any]  # the flattened config minus NOT_IDENTITY (see identity_of)
 
     @property
     def name(self) -> str:
@@ -94,6 +108,8 @@ def load_run(path: str | Path) -> RunRecord:
     method = summary.get("method") or config.method.name
     reward = summary["reward"] if "reward" in summary else _config_reward(config)
     tag = config.reward.get("tag", reward) if config is not None and reward else reward
+    results = _read_results(path / "eval" / "results.csv")
+    ledger = _read_json(path / "ledger.json")
     return RunRecord(
         path=path,
         method=method,
@@ -105,7 +121,13 @@ def load_run(path: str | Path) -> RunRecord:
         summary=summary,
         mixer=_read_csv(path / "mixer.csv"),
         metrics=_read_csv(path / "metrics.csv"),
-        heldout=_read_heldout(path / "eval" / "results.csv"),
+        heldout=results["bpb"],
+        heldout_adjusted=results["bpb_adjusted"],
+        checkpoint_exposures=results["exposures"],
+        premiums={
+            lang: float(row["byte_premium"]) for lang, row in ledger.get("languages", {}).items()
+        },
+        identity=identity_of(config),
     )
 
 
@@ -119,19 +141,66 @@ def languages_of(runs: Sequence[RunRecord]) -> list[str]:
     return list(dict.fromkeys(lang for run in runs for lang in run.languages))
 
 
+def identity_of(config: DictConfig | None) -> dict[str, Any]:
+    """A run's configuration flattened to ``dotted.key → value``, minus :data:`NOT_IDENTITY`;
+    the ``reward`` group too where the method learns from no reward (it cannot matter)."""
+    if config is None:
+        return {}
+    flat = _flatten(OmegaConf.to_container(config, resolve=True))
+    ignored = [*NOT_IDENTITY, *(() if mixer_class(config.method).uses_reward else ("reward",))]
+    return {
+        key: value
+        for key, value in flat.items()
+        if not any(key == k or key.startswith(f"{k}.") for k in ignored)
+    }
+
+
+def differing_keys(runs: Sequence[RunRecord]) -> list[str]:
+    """The identity keys whose values are not the same in every run of ``runs``."""
+    keys = sorted({key for run in runs for key in run.identity})
+    return [k for k in keys if len({repr(run.identity.get(k)) for run in runs}) > 1]
+
+
 def group_by_method(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
-    """Method × reward label → its finished runs (the seeds), in table order."""
-    groups: dict[str, list[RunRecord]] = {}
+    """Row label → its finished runs (the seeds of one configuration), in table order.
+
+    The label is the method × reward label; where runs of that label differ in other config
+    keys, each configuration gets its own row, labelled ``<label> [key=value, ...]`` with the
+    keys that differ. Runs are never averaged across configurations.
+    """
+    by_identity: dict[str, dict[str, list[RunRecord]]] = {}
     for run in runs:
         if run.status in FINISHED:
-            groups.setdefault(run.label, []).append(run)
+            key = repr(sorted(run.identity.items()))
+            by_identity.setdefault(run.label, {}).setdefault(key, []).append(run)
+    groups: dict[str, list[RunRecord]] = {}
+    for label, configurations in by_identity.items():
+        if len(configurations) == 1:
+            groups[label] = next(iter(configurations.values()))
+            continue
+        keys = differing_keys([group[0] for group in configurations.values()])
+        for group in configurations.values():
+            named = ", ".join(f"{k}={group[0].identity.get(k)}" for k in keys)
+            groups[f"{label} [{named}]"] = group
     return groups
+
+
+def unaveraged(runs: Sequence[RunRecord]) -> dict[str, list[str]]:
+    """Method × reward label → the config keys that split its seeds into separate rows."""
+    split: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        if run.status in FINISHED:
+            split.setdefault(run.label, []).append(run)
+    return {label: keys for label, group in split.items() if (keys := differing_keys(group))}
 
 
 # -- tables ------------------------------------------------------------------------------
 def metric_columns(languages: Sequence[str]) -> list[str]:
     return [
         *(f"pi_{lang}" for lang in languages),
+        *(f"bpb_adj_final_{lang}" for lang in languages),
+        "bpb_adj_worst",
+        "bpb_adj_mean",
         *(f"bpb_final_{lang}" for lang in languages),
         *(f"bpb_best_{lang}" for lang in languages),
         "bpb_worst",
@@ -139,14 +208,35 @@ def metric_columns(languages: Sequence[str]) -> list[str]:
     ]
 
 
+def adjusted_final(
+    run: RunRecord, languages: Sequence[str], source: str
+) -> dict[str, float | None]:
+    """BPB × BP per language at the end: the evaluation's ``bpb_adjusted`` of ``final``, or the
+    last training window's BPB × the ledger's byte premium."""
+    if source == HELDOUT:
+        return {lang: run.heldout_adjusted.get("final", {}).get(lang) for lang in languages}
+    final, _ = _bpb(run, languages, TRAINING)
+    return {
+        lang: final[lang] * run.premiums[lang]
+        if final[lang] is not None and lang in run.premiums
+        else None
+        for lang in languages
+    }
+
+
 def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
-    """One job: identity, status, and the metric columns (None where a value is missing)."""
+    """One job: identity, status, and the metric columns (None where a value is missing).
+
+    The worst language is the one with the highest adjusted BPB; ``bpb_worst`` is the highest
+    raw BPB (secondary: raw BPB favours scripts with more bytes per word)."""
     source = HELDOUT if "final" in run.heldout else TRAINING
     final, best = _bpb(run, languages, source)
+    adjusted = adjusted_final(run, languages, source)
     at_floor = run.summary.get("time_at_floor") or {}
     pi = run.summary.get("pi") or {}
-    known = {lang: v for lang, v in final.items() if v is not None}
+    known = {lang: v for lang, v in adjusted.items() if v is not None}
     worst = max(known, key=known.get) if known else None
+    raw = [v for v in final.values() if v is not None]
     row: dict[str, Any] = {
         "run": run.name,
         "method": run.method,
@@ -159,16 +249,20 @@ def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
     }
     for lang in languages:
         row[f"pi_{lang}"] = pi.get(lang)
+        row[f"bpb_adj_final_{lang}"] = adjusted[lang]
         row[f"bpb_final_{lang}"] = final[lang]
         row[f"bpb_best_{lang}"] = best[lang]
         row[f"time_at_floor_{lang}"] = at_floor.get(lang)
-    row["bpb_worst"] = known[worst] if worst else None
+    row["bpb_adj_worst"] = known[worst] if worst else None
+    row["bpb_adj_mean"] = statistics.fmean(known.values()) if len(known) == len(languages) else None
+    row["bpb_worst"] = max(raw) if raw else None
     row["worst_language"] = worst or ""
     return row
 
 
 def method_rows(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per method × reward: seeds averaged (``<column>_mean``, ``<column>_sd``)."""
+    """One row per configuration (see :func:`group_by_method`): seeds averaged
+    (``<column>_mean``, ``<column>_sd``)."""
     rows = []
     for label, group in group_by_method(runs).items():
         jobs = [job_row(run, languages) for run in group]
@@ -177,7 +271,7 @@ def method_rows(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dic
             "reward": group[0].reward or "",
             "label": label,
             "seeds": len(group),
-            "failed": sum(r.label == label and r.status == "failed" for r in runs),
+            "failed": sum(r.label == group[0].label and r.status == "failed" for r in runs),
             "bpb_source": "/".join(sorted({job["bpb_source"] for job in jobs})),
         }
         for column in metric_columns(languages):
@@ -221,11 +315,13 @@ def markdown(runs: Sequence[RunRecord], title: str) -> str:
         "",
         "π: final sampling probability. BPB: bits per byte (lower is better), held-out at the "
         "`final` checkpoint where `src/eval.py` has run (source `held-out`), else the last "
-        "training window's (source `training`); best: the lowest over evaluated checkpoints "
-        "or training windows; worst: the highest final BPB over languages. Floor: fraction of "
-        "mixer updates with π at the floor γ/K (adaptive methods).",
+        "training window's (source `training`); adj: BPB × byte premium (bits per "
+        "English-equivalent byte); worst adj: the highest adjusted BPB over languages; worst "
+        "BPB: the highest raw BPB; best: the lowest over evaluated checkpoints or training "
+        "windows. Floor: fraction of mixer updates with π at the floor γ/K (adaptive methods).",
+        *_split_note(runs),
         "",
-        "## By method × reward (mean ± sd over seeds)",
+        "## By configuration (mean ± sd over seeds)",
         "",
         *markdown_table(
             ["method", "seeds", "bpb_source", *metric_columns(languages)], by_method, TEXT, headers
@@ -288,6 +384,27 @@ def summarize(
     return runs, write_summary(runs, out, title=out.name)
 
 
+def _split_note(runs: Sequence[RunRecord]) -> list[str]:
+    split = unaveraged(runs)
+    if not split:
+        return []
+    named = "; ".join(f"{label}: {', '.join(keys)}" for label, keys in split.items())
+    return ["", f"Not averaged (the runs differ in more than their seed): {named}."]
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat |= (
+            _flatten(value, f"{prefix}{key}.")
+            if isinstance(value, dict)
+            else {f"{prefix}{key}": value}
+        )
+    return flat
+
+
 # -- reading -----------------------------------------------------------------------------
 def _bpb(
     run: RunRecord, languages: Sequence[str], source: str
@@ -321,25 +438,34 @@ def _read_csv(path: Path) -> list[dict[str, float | None]]:
         return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def _read_heldout(path: Path) -> dict[str, dict[str, float]]:
-    """checkpoint → language → held-out BPB, from the language-level rows of results.csv."""
+def _read_results(path: Path) -> dict[str, dict]:
+    """From the language-level rows of results.csv: ``bpb`` and ``bpb_adjusted`` as checkpoint
+    → language → value, and ``exposures`` as checkpoint → token exposures."""
+    results: dict[str, dict] = {"bpb": {}, "bpb_adjusted": {}, "exposures": {}}
     if not path.exists():
-        return {}
-    scores: dict[str, dict[str, float]] = {}
+        return results
     with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            if row["metric"] == "bpb" and not row["file"]:
-                scores.setdefault(row["checkpoint"], {})[row["language"]] = float(row["value"])
-    return scores
+            if row["metric"] in ("bpb", "bpb_adjusted") and not row["file"]:
+                scores = results[row["metric"]].setdefault(row["checkpoint"], {})
+                scores[row["language"]] = float(row["value"])
+                results["exposures"][row["checkpoint"]] = float(row["exposures_tokens"])
+    return results
 
 
 # -- markdown ----------------------------------------------------------------------------
 def _headers(languages: Sequence[str]) -> dict[str, str]:
-    headers = {"bpb_source": "BPB source", "bpb_worst": "worst BPB"}
+    headers = {
+        "bpb_source": "BPB source",
+        "bpb_worst": "worst BPB",
+        "bpb_adj_worst": "worst adj",
+        "bpb_adj_mean": "mean adj",
+    }
     for lang in languages:
         headers |= {
             f"pi_{lang}": f"π {lang}",
             f"bpb_final_{lang}": f"BPB {lang}",
+            f"bpb_adj_final_{lang}": f"adj {lang}",
             f"bpb_best_{lang}": f"best BPB {lang}",
             f"time_at_floor_{lang}": f"floor {lang}",
         }

@@ -20,6 +20,10 @@ class ComparisonError(TaamError, ValueError):
     """Nothing to compare where the user pointed; the message says where to point instead."""
 
 
+class BenchmarkError(TaamError, ValueError):
+    """The benchmark cannot run or compare as configured; the message says what to change."""
+
+
 class DataError(TaamError, ValueError):
     """The data (sources, budget, plan) cannot be used as configured."""
 

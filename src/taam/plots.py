@@ -11,7 +11,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
@@ -153,3 +153,113 @@ def _language_legend(fig: Figure, colours: Mapping[str, str]) -> None:
 
 def _seeds(runs: Sequence[RunRecord]) -> str:
     return f"{len(runs)} seed{'s' if len(runs) != 1 else ''}"
+
+
+def paired_differences(
+    per_seed: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
+    baseline: str,
+    languages: Sequence[str],
+) -> Figure:
+    """One panel per quantity (worst language, then each language's adjusted BPB): each
+    method's paired difference to the baseline, a dot per seed and the mean with its interval."""
+    panels = [("bpb_adj_worst", "worst language"), *((f"bpb_adj_final_{x}", x) for x in languages)]
+    methods = [row["method"] for row in rows if row["method"] != baseline]
+    fig = Figure(figsize=(3.4 * len(panels), 0.45 * len(methods) + 1.6))
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, (column, title) in zip(axes, panels, strict=True):
+        for y, method in enumerate(methods):
+            dots = [d[f"d_{column}"] for d in per_seed if d["method"] == method]
+            ax.scatter(dots, [y] * len(dots), color="grey", s=10, alpha=0.6, zorder=2)
+            row = next(r for r in rows if r["method"] == method)
+            mean, low, high = row[f"d_{column}"], row[f"d_{column}_low"], row[f"d_{column}_high"]
+            if mean is not None:
+                if not math.isnan(low):
+                    ax.plot([low, high], [y, y], color="C0", linewidth=2, zorder=1)
+                ax.plot([mean], [y], "o", color="C0", zorder=3)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(title)
+        ax.set_xlabel(f"Δ adjusted BPB vs {baseline}")
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(range(len(methods)), methods)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def pi_band_by_method(
+    groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]
+) -> Figure:
+    """One panel per method: π per language over exposures, the mean over seeds as a line and
+    the seeds' min–max as a band; the floor γ/K dashed."""
+    columns = min(len(groups), 4)
+    nrows = math.ceil(len(groups) / columns)
+    fig = Figure(figsize=(3.6 * columns, 3.0 * nrows))
+    axes = fig.subplots(nrows, columns, squeeze=False, sharey=True).ravel()
+    colours = _colours(languages)
+    for ax, (label, runs) in zip(axes[: len(groups)], groups.items(), strict=True):
+        for lang in languages:
+            curves = [
+                [(r["exposures_tokens"], r[f"pi_{lang}"]) for r in run.mixer if r.get(f"pi_{lang}")]
+                for run in runs
+            ]
+            band = _band(curves)
+            if band:
+                xs, means, lows, highs = zip(*band, strict=True)
+                ax.plot(xs, means, color=colours[lang], linewidth=1.2)
+                ax.fill_between(xs, lows, highs, color=colours[lang], alpha=0.2, linewidth=0)
+        _floor_line(ax, runs[0].floor)
+        ax.set_title(f"{label} ({_seeds(runs)})", fontsize="medium")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    for ax in axes[-columns:]:
+        ax.set_xlabel("token exposures")
+    _language_legend(fig, colours)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig
+
+
+def heldout_by_method(
+    groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]
+) -> Figure:
+    """One panel per language: held-out adjusted BPB at each checkpoint over exposures, a line
+    per method (mean over seeds)."""
+    fig = Figure(figsize=(4.2 * len(languages), 3.8))
+    axes = fig.subplots(1, len(languages), squeeze=False)[0]
+    for ax, lang in zip(axes, languages, strict=True):
+        for label, runs in groups.items():
+            curves = [
+                sorted(
+                    (run.checkpoint_exposures[ckpt], scores[lang])
+                    for ckpt, scores in run.heldout_adjusted.items()
+                    if lang in scores
+                )
+                for run in runs
+            ]
+            curve = _mean_curve(curves)
+            if curve:
+                ax.plot(*zip(*curve, strict=True), marker="o", markersize=3, label=label)
+        ax.set_title(lang)
+        ax.set_xlabel("token exposures")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("held-out adjusted BPB (BPB × BP)")
+    axes[-1].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def _band(
+    curves: Sequence[Sequence[tuple[float, float]]],
+) -> list[tuple[float, float, float, float]]:
+    """(x, mean, min, max) over seeds at each x that every seed logged."""
+    by_x: dict[float, list[float]] = {}
+    for curve in curves:
+        for x, y in curve:
+            by_x.setdefault(x, []).append(y)
+    return [
+        (x, math.fsum(ys) / len(ys), min(ys), max(ys))
+        for x, ys in sorted(by_x.items())
+        if len(ys) == len(curves)
+    ]

@@ -6,9 +6,10 @@ under a content key so that a second run with the same data skips tokenisation.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from taam.data import budget as budget_rules
 from taam.data.shards import ShardSet, dataset_key, write_shards
-from taam.data.sources import load_source
+from taam.data.sources import Document, load_source
 from taam.data.tokenizer import balanced_sample, train_tokenizer
 from taam.errors import DataError
 from taam.languages import byte_premiums, check_code
@@ -90,7 +91,19 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
     tokens = {lang: shards.meta["tokens"][lang]["train"] for lang in languages}
     ledger = budget_rules.build_ledger(selection, premiums, tokens)
     ledger["data_key"] = key
+    ledger["data_seed"] = int(cfg["seed"])
+    ledger["heldout_sha256"] = {
+        lang: heldout_hash(sel.heldout) for lang, sel in selection.languages.items()
+    }
     return PreparedData(shards=shards, ledger=ledger, tokenizer_dir=shards.tokenizer_dir)
+
+
+def heldout_hash(documents: Sequence[Document]) -> str:
+    """SHA-256 of a language's held-out texts in order: equal hashes, identical evaluation text."""
+    digest = hashlib.sha256()
+    for doc in documents:
+        digest.update(hashlib.sha256(doc.text.encode("utf-8")).digest())
+    return digest.hexdigest()
 
 
 def _train(documents: Mapping, tok_cfg: Mapping):

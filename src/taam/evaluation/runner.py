@@ -86,20 +86,27 @@ def resolve_run_dirs(cfg: DictConfig) -> list[Path]:
 def evaluate_run(
     run_dir: Path, pair_sets: Sequence[PairSet], cfg: DictConfig, device: torch.device
 ) -> list[dict[str, Any]]:
-    """Result rows of every checkpoint of ``run_dir``, evaluating only uncached ones."""
-    checkpoints = _selected(list_checkpoints(run_dir), cfg.checkpoints)
+    """Result rows of every checkpoint of ``run_dir``, evaluating only uncached ones.
+
+    ``cfg.checkpoints`` limits what is scored, not what is reported: the other checkpoints
+    keep their cached rows (scored with the same settings and weights), so scoring a subset
+    adds or refreshes those rows and results.csv keeps the rest.
+    """
+    every = list_checkpoints(run_dir)
+    selected = {c.name for c in _selected(every, cfg.checkpoints)}
     heldout, premiums = read_heldout(run_dir)
     settings = {"context_length": cfg.context_length, "stride": cfg.stride}
     data = _content_hash(settings, heldout, premiums, pair_sets)
     cache_dir = run_dir / "eval" / "cache"
     cached, todo = {}, []
-    for checkpoint in checkpoints:
+    for checkpoint in every:
         key = _sha256([data, weights_fingerprint(checkpoint.path)])
-        rows = None if cfg.force else _read_cache(cache_dir / f"{checkpoint.name}.json", key)
-        if rows is None:
-            todo.append((checkpoint, key))
-        else:
+        refresh = cfg.force and checkpoint.name in selected
+        rows = None if refresh else _read_cache(cache_dir / f"{checkpoint.name}.json", key)
+        if rows is not None:
             cached[checkpoint.name] = rows
+        elif checkpoint.name in selected:
+            todo.append((checkpoint, key))
     if cached:
         log.info(f"{run_dir.name}: cached, skipped: {', '.join(cached)}")
     if todo:
@@ -111,7 +118,7 @@ def evaluate_run(
                 )
                 write_json(cache_dir / f"{checkpoint.name}.json", {"key": key, "rows": rows})
                 cached[checkpoint.name] = rows
-    return [row for checkpoint in checkpoints for row in cached[checkpoint.name]]
+    return [row for checkpoint in every for row in cached.get(checkpoint.name, [])]
 
 
 def evaluate_checkpoint(

@@ -1,0 +1,285 @@
+"""The mixing benchmark: ``python src/benchmark.py`` trains, scores and compares every method.
+
+1. **Train** each method entry × seed as ``python src/train.py <entry overrides> seed=<s>``
+   into ``<out_dir>/<entry>_seed<s>`` (one subprocess per job, its console in
+   ``logs/<entry>_seed<s>.log``). A finished job is skipped; an interrupted one with a
+   ``last.ckpt`` is resumed; a failed one is reported and left as it is.
+2. **Score** held-out BPB at every checkpoint of every finished run (``taam.evaluation``,
+   cached per checkpoint: scored checkpoints are skipped).
+3. **Compare** (``taam.paired``): the paired differences against the baseline, written as::
+
+       comparison.md  comparison.csv  paired_seeds.csv  summary.md ...
+       plots/paired_differences.png  plots/pi_mean_by_method.png  plots/heldout_by_method.png
+
+Every job uses the same data seed (``data.seed``), so all runs are scored on the same held-out
+documents; the benchmark checks this with the hashes in each ledger and refuses otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from taam.comparison import (
+    FINISHED,
+    RunRecord,
+    differing_keys,
+    languages_of,
+    load_run,
+    write_summary,
+)
+from taam.errors import BenchmarkError
+from taam.evaluation.checkpoints import pick_device
+from taam.evaluation.runner import evaluate_run, write_outputs
+from taam.io import atomic_write_text, write_csv, write_json
+from taam.markdown import markdown_table
+from taam.paired import paired_columns, paired_rows, seed_differences
+from taam.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
+from taam.rundir import LAST_CKPT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One method entry × training seed."""
+
+    entry: str
+    seed: int
+    run_dir: Path
+    overrides: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+def plan(cfg: DictConfig) -> list[Job]:
+    """Every entry × seed 1..N, with its train.py overrides."""
+    entries = dict(cfg.methods)
+    chosen = list(cfg.only) if cfg.only else list(entries)
+    unknown = [name for name in [*chosen, cfg.baseline] if name not in entries]
+    if unknown:
+        raise BenchmarkError(
+            f"unknown method entr(ies) {unknown}; the entries are {list(entries)} "
+            "(add one with +methods.<name>='[method=...,...]')."
+        )
+    if cfg.baseline not in chosen:
+        chosen.insert(0, cfg.baseline)
+    common = [f"data={cfg.data}", *([f"train.max_steps={cfg.steps}"] if cfg.steps else [])]
+    common += list(cfg.overrides)
+    out = Path(cfg.out_dir)
+    return [
+        Job(name, seed, out / f"{name}_seed{seed}", (*entries[name], *common, f"seed={seed}"))
+        for name in chosen
+        for seed in range(1, int(cfg.seeds) + 1)
+    ]
+
+
+def run_status(run_dir: Path) -> str:
+    """completed / stopped / failed from summary.json; ``new`` or ``incomplete`` otherwise."""
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        return json.loads(summary.read_text(encoding="utf-8")).get("status", "incomplete")
+    return "incomplete" if run_dir.exists() else "new"
+
+
+def train_job(job: Job, train_script: Path, log_dir: Path) -> str:
+    """Train (or resume) one job in a subprocess; return its status afterwards."""
+    status = run_status(job.run_dir)
+    if status in FINISHED:
+        return status
+    resume = job.run_dir.exists() and (job.run_dir / LAST_CKPT).is_file()
+    if job.run_dir.exists() and not resume:
+        log.warning(
+            "%s: %s without %s, not retried; remove it to train it again",
+            job.name,
+            status,
+            LAST_CKPT,
+        )
+        return status
+    command = [sys.executable, str(train_script), *job.overrides, f"run_dir={job.run_dir}"]
+    command += ["resume=true"] if resume else []
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{job.name}.log").open("a", encoding="utf-8") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+    status = run_status(job.run_dir)
+    if done.returncode != 0 and status not in FINISHED:
+        log.error("%s failed (exit %d); see %s", job.name, done.returncode, out.name)
+    return status
+
+
+def score(jobs: Sequence[Job], eval_cfg: DictConfig, progress: Progress) -> None:
+    """Held-out BPB of every checkpoint of every finished run (cached checkpoints skipped)."""
+    settings = OmegaConf.to_container(eval_cfg, resolve=True)
+    cfg = OmegaConf.create({**settings, "checkpoints": None, "force": False, "minimal_pairs": {}})
+    device = pick_device(cfg.device)
+    task = progress.add_task("scoring", total=len(jobs))
+    for job in jobs:
+        progress.update(task, description=f"scoring {job.name}")
+        rows = evaluate_run(job.run_dir, [], cfg, device)
+        write_outputs(job.run_dir / "eval", rows, job.name)
+        progress.advance(task)
+
+
+def check_same_heldout(jobs: Sequence[Job]) -> dict[str, str]:
+    """The held-out text hash per language, which every run's ledger must share."""
+    hashes = {
+        job.name: json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8")).get(
+            "heldout_sha256"
+        )
+        for job in jobs
+    }
+    distinct = {json.dumps(h, sort_keys=True) for h in hashes.values()}
+    if len(distinct) != 1 or None in hashes.values():
+        raise BenchmarkError(
+            f"the runs were not scored on the same held-out documents ({len(distinct)} distinct "
+            "held-out sets, or a ledger without heldout_sha256); keep data.seed and the data "
+            "settings the same for every job and use a fresh out_dir."
+        )
+    return next(iter(hashes.values()))
+
+
+def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
+    """Refuse runs that differ in more than seed, method and reward (e.g. a re-run of the same
+    out_dir with other steps or data): their differences would not be the methods'."""
+    every = [run for runs in groups.values() for run in runs]
+    keys = [k for k in differing_keys(every) if not k.startswith(("method.", "reward."))]
+    keys += [k for runs in groups.values() for k in differing_keys(runs)]
+    if keys:
+        raise BenchmarkError(
+            f"the runs in this out_dir differ in {sorted(set(keys))}, not only in method, reward "
+            "and seed; compare like with like: use a fresh out_dir for other settings."
+        )
+
+
+def compare(
+    jobs: Sequence[Job], cfg: DictConfig, out_dir: Path
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """The paired comparison of the finished jobs: tables and figures into ``out_dir``."""
+    finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
+    if not any(job.entry == cfg.baseline for job in finished):
+        raise BenchmarkError(f"the baseline '{cfg.baseline}' has no finished run to compare to.")
+    heldout = check_same_heldout(finished)
+    runs = {job: load_run(job.run_dir) for job in finished}
+    groups: dict[str, list[RunRecord]] = {}
+    for job, run in runs.items():
+        groups.setdefault(job.entry, []).append(run)
+    check_comparable(groups)
+    languages = languages_of(list(runs.values()))
+    rows = paired_rows(groups, cfg.baseline, languages, float(cfg.tie), float(cfg.confidence))
+    per_seed = seed_differences(groups, cfg.baseline, languages)
+    data_seed = json.loads((finished[0].run_dir / "ledger.json").read_text())["data_seed"]
+    text = comparison_markdown(rows, languages, cfg, heldout, data_seed)
+    plots = out_dir / "plots"
+    written = [
+        atomic_write_text(out_dir / "comparison.md", text),
+        write_csv(out_dir / "comparison.csv", rows, paired_columns(languages)),
+        write_csv(out_dir / "paired_seeds.csv", per_seed, list(per_seed[0])),
+        save_figure(
+            paired_differences(per_seed, rows, cfg.baseline, languages),
+            plots / "paired_differences.png",
+        ),
+        save_figure(pi_band_by_method(groups, languages), plots / "pi_mean_by_method.png"),
+        save_figure(heldout_by_method(groups, languages), plots / "heldout_by_method.png"),
+        *write_summary(list(runs.values()), out_dir, title=out_dir.name),
+    ]
+    return rows, written
+
+
+def comparison_markdown(
+    rows: Sequence[dict[str, Any]],
+    languages: Sequence[str],
+    cfg: DictConfig,
+    heldout: dict[str, str],
+    data_seed: int,
+) -> str:
+    """comparison.md: the ranking with paired differences against the baseline."""
+    ci = f"{cfg.confidence:.0%}"
+    table = [
+        {
+            "method": row["method"],
+            "seeds": f"{row['paired_seeds']}/{row['seeds']}",
+            "worst adj": _num(row["bpb_adj_worst"]),
+            "Δ worst adj": _interval(row, "d_bpb_adj_worst", cfg.baseline),
+            "Δ mean adj": _interval(row, "d_bpb_adj_mean", cfg.baseline),
+            **{
+                f"Δ {lang}": _interval(row, f"d_bpb_adj_final_{lang}", cfg.baseline)
+                for lang in languages
+            },
+            "W/T/L": f"{row['wins']}/{row['ties']}/{row['losses']}",
+            "worst raw": _num(row["bpb_worst"]),
+            "π": " ".join(_num(row[f"pi_{lang}"], 2) for lang in languages),
+            "floor": " ".join(_num(row[f"time_at_floor_{lang}"], 2) for lang in languages),
+        }
+        for row in rows
+    ]
+    columns = list(table[0])
+    lines = [
+        f"# Mixing benchmark: {Path(cfg.out_dir).name}",
+        "",
+        f"Ranked by the worst language's adjusted BPB (BPB × byte premium, bits per "
+        f"English-equivalent byte, held-out, `final`; mean over seeds). Δ: the paired "
+        f"difference to `{cfg.baseline}` on the same seed, mean [{ci} t-interval over seeds]; "
+        f"negative is better. W/T/L: seeds where the worst-language difference is below "
+        f"−{cfg.tie}, within ±{cfg.tie}, above +{cfg.tie}. worst raw: the highest raw BPB "
+        f"(secondary). π and floor (fraction of updates at γ/K): {', '.join(languages)}, final, "
+        f"mean over seeds.",
+        "",
+        *markdown_table(columns, table, {"method", "seeds", "W/T/L", "π", "floor"}),
+        "",
+        f"Held-out text: data seed {data_seed}; the same documents for every run (SHA-256 "
+        + ", ".join(f"{lang} {h[:12]}" for lang, h in heldout.items())
+        + ").",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(cfg: DictConfig, train_script: Path) -> list[dict[str, Any]]:
+    """Train, score and compare (see the module docstring); return the comparison rows."""
+    jobs = plan(cfg)
+    out_dir = Path(cfg.out_dir)
+    write_json(out_dir / "benchmark.json", OmegaConf.to_container(cfg, resolve=True))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns) as progress:
+        task = progress.add_task("training", total=len(jobs))
+        for job in jobs:
+            progress.update(task, description=f"training {job.name}")
+            status = train_job(job, train_script, out_dir / "logs")
+            progress.console.print(f"{job.name}: {status}")
+            progress.advance(task)
+        finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
+        score(finished, cfg.eval, progress)
+    rows, written = compare(jobs, cfg, out_dir)
+    print((out_dir / "comparison.md").read_text(encoding="utf-8"))
+    log.info("wrote %s", ", ".join(str(p) for p in written[:6]))
+    return rows
+
+
+def _num(value: float | None, decimals: int = 3) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
+def _interval(row: dict[str, Any], column: str, baseline: str) -> str:
+    mean, low, high = row[column], row[f"{column}_low"], row[f"{column}_high"]
+    if row["method"] == baseline:
+        return "baseline"
+    if mean is None:
+        return "–"
+    if low != low:  # NaN: one seed, no interval
+        return f"{mean:+.3f}"
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"

@@ -1,0 +1,110 @@
+"""Paired comparison of methods against a baseline, seed by seed.
+
+Run s of a method and run s of the baseline share the seed, the data and the held-out text, so
+their difference d_s = x_s(method) − x_s(baseline) removes what the seed does to both. Per
+method, over the n shared seeds:
+
+    d̄ = (1/n) Σ_s d_s,   95% interval d̄ ± t_{0.975, n−1} · sd(d) / √n
+
+for x = the worst language's adjusted BPB (max_i BPB_i × BP_i), the mean adjusted BPB over
+languages, and each language's adjusted BPB. A seed is a win where d_s < −tie, a loss where
+d_s > tie and a tie otherwise (lower BPB is better).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scipy import stats
+
+from taam.comparison import RunRecord, job_row
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): mean ± t_{(1+c)/2, n−1} · sd / √n; NaN bounds for fewer than 2 values."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * statistics.stdev(values)
+    half /= math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def compared_columns(languages: Sequence[str]) -> list[str]:
+    """The per-run quantities that are differenced: worst, mean and per-language adjusted BPB."""
+    return ["bpb_adj_worst", "bpb_adj_mean", *(f"bpb_adj_final_{lang}" for lang in languages)]
+
+
+def seed_differences(
+    groups: Mapping[str, Sequence[RunRecord]], baseline: str, languages: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One row per method × shared seed: d_s of every compared column (``d_<column>``)."""
+    base = {run.seed: job_row(run, languages) for run in groups[baseline]}
+    rows = []
+    for label, runs in groups.items():
+        for run in sorted(runs, key=lambda r: r.seed or 0):
+            if run.seed not in base:
+                continue
+            job = job_row(run, languages)
+            row: dict[str, Any] = {"method": label, "seed": run.seed, "run": run.name}
+            for column in compared_columns(languages):
+                x, x0 = job[column], base[run.seed][column]
+                row[f"d_{column}"] = None if x is None or x0 is None else x - x0
+            rows.append(row)
+    return rows
+
+
+def paired_rows(
+    groups: Mapping[str, Sequence[RunRecord]],
+    baseline: str,
+    languages: Sequence[str],
+    tie: float = 0.0,
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """One row per method, ranked by its mean worst-language adjusted BPB (best first).
+
+    Columns: the method's own means (adjusted worst and mean BPB, raw worst BPB, final π and
+    time at the floor per language), then for each compared column the paired difference's
+    mean and interval (``d_<column>``, ``_low``, ``_high``), and wins/ties/losses on the
+    worst-language difference.
+    """
+    if baseline not in groups:
+        raise KeyError(f"baseline '{baseline}' has no finished runs; methods: {list(groups)}")
+    differences = seed_differences(groups, baseline, languages)
+    rows = []
+    for label, runs in groups.items():
+        jobs = [job_row(run, languages) for run in runs]
+        row: dict[str, Any] = {"method": label, "seeds": len(runs)}
+        for column in ["bpb_adj_worst", "bpb_adj_mean", "bpb_worst", *_run_columns(languages)]:
+            values = [job[column] for job in jobs if job[column] is not None]
+            row[column] = statistics.fmean(values) if values else None
+        mine = [d for d in differences if d["method"] == label]
+        row["paired_seeds"] = len(mine)
+        for column in compared_columns(languages):
+            values = [d[f"d_{column}"] for d in mine if d[f"d_{column}"] is not None]
+            mean, low, high = t_interval(values, confidence) if values else (None,) * 3
+            row |= {f"d_{column}": mean, f"d_{column}_low": low, f"d_{column}_high": high}
+        worst = [d["d_bpb_adj_worst"] for d in mine if d["d_bpb_adj_worst"] is not None]
+        row["wins"] = sum(d < -tie for d in worst)
+        row["ties"] = sum(abs(d) <= tie for d in worst)
+        row["losses"] = sum(d > tie for d in worst)
+        rows.append(row)
+    return sorted(
+        rows, key=lambda r: math.inf if r["bpb_adj_worst"] is None else r["bpb_adj_worst"]
+    )
+
+
+def paired_columns(languages: Sequence[str]) -> list[str]:
+    intervals = [f"d_{c}{s}" for c in compared_columns(languages) for s in ("", "_low", "_high")]
+    own = ["bpb_adj_worst", "bpb_adj_mean", "bpb_worst", *_run_columns(languages)]
+    return ["method", "seeds", "paired_seeds", *own, *intervals, "wins", "ties", "losses"]
+
+
+def _run_columns(languages: Sequence[str]) -> list[str]:
+    return [
+        *(f"pi_{lang}" for lang in languages),
+        *(f"time_at_floor_{lang}" for lang in languages),
+    ]

@@ -1,0 +1,81 @@
+"""``python src/benchmark.py`` end to end on a tiny benchmark: paired differences equal those
+computed by hand from each run's results, every run scored on the same held-out documents, and
+a re-run trains and scores nothing again."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from taam.benchmark import run_benchmark
+from tests_support import ROOT, compose_config
+
+LANGS = ["eng", "nld", "zho"]
+
+
+def final_adjusted(run: Path) -> dict[str, float]:
+    """Language → held-out BPB × BP of ``final``, read straight from eval/results.csv."""
+    with (run / "eval" / "results.csv").open(newline="", encoding="utf-8") as f:
+        return {
+            r["language"]: float(r["value"])
+            for r in csv.DictReader(f)
+            if r["checkpoint"] == "final" and r["metric"] == "bpb_adjusted" and not r["file"]
+        }
+
+
+def heldout_hashes(run: Path) -> dict[str, str]:
+    return {
+        lang: hashlib.sha256((run / "heldout" / f"{lang}.jsonl").read_bytes()).hexdigest()
+        for lang in LANGS
+    }
+
+
+@pytest.mark.slow
+def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, tmp_path):
+    out = tmp_path / "bench"
+    cfg = compose_config(
+        [f"out_dir={out}", "seeds=2", "only=[uniform,temperature]", "steps=20"], "benchmark"
+    )
+    cfg.overrides = [o for o in tiny_overrides if not o.startswith("train.max_steps")]
+    rows = run_benchmark(cfg, ROOT / "src" / "train.py")
+
+    runs = {(m, s): out / f"{m}_seed{s}" for m in ("uniform", "temperature") for s in (1, 2)}
+    assert len({str(heldout_hashes(run)) for run in runs.values()}) == 1  # identical documents
+    worst = {key: max(final_adjusted(run).values()) for key, run in runs.items()}
+    mean = {key: statistics.fmean(final_adjusted(run).values()) for key, run in runs.items()}
+    d_worst = [worst["temperature", s] - worst["uniform", s] for s in (1, 2)]
+    d_mean = [mean["temperature", s] - mean["uniform", s] for s in (1, 2)]
+    row = next(r for r in rows if r["method"] == "temperature")
+    assert row["d_bpb_adj_worst"] == pytest.approx(statistics.fmean(d_worst), abs=1e-12)
+    assert row["d_bpb_adj_mean"] == pytest.approx(statistics.fmean(d_mean), abs=1e-12)
+    half = stats.t.ppf(0.975, 1) * statistics.stdev(d_worst) / math.sqrt(2)
+    assert row["d_bpb_adj_worst_low"] == pytest.approx(statistics.fmean(d_worst) - half)
+    assert row["wins"] + row["ties"] + row["losses"] == 2
+    with (out / "comparison.csv").open(newline="", encoding="utf-8") as f:
+        table = {r["method"]: r for r in csv.DictReader(f)}
+    assert float(table["temperature"]["d_bpb_adj_worst"]) == pytest.approx(
+        statistics.fmean(d_worst)
+    )
+    assert float(table["uniform"]["d_bpb_adj_worst"]) == 0.0
+    assert [r["method"] for r in rows] == sorted(
+        ("uniform", "temperature"), key=lambda m: statistics.fmean(worst[m, s] for s in (1, 2))
+    )  # ranked by the worst language's adjusted BPB
+    text = (out / "comparison.md").read_text(encoding="utf-8")
+    assert "data seed 0" in text and f"{statistics.fmean(d_worst):+.3f}" in text
+    assert {p.name for p in (out / "plots").iterdir()} >= {
+        "paired_differences.png",
+        "pi_mean_by_method.png",
+        "heldout_by_method.png",
+    }
+
+    logs = {p.name: p.stat().st_size for p in (out / "logs").iterdir()}
+    scored = {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")}
+    assert run_benchmark(cfg, ROOT / "src" / "train.py") == rows  # the same table again ...
+    assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # no training
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")} == scored
