@@ -3,7 +3,8 @@
 A method config (``configs/method/*.yaml``) holds ``name``, ``adaptive``, ``update_interval``
 and ``mixer``, a Hydra ``_partial_`` node called with the run's :class:`MixContext`.
 Adaptive methods that learn from the chosen reward (``uses_reward``, default = ``adaptive``)
-also get ``reward=instantiate(reward_cfg.fn)``; ODM brings its own loss reward.
+also get ``reward=instantiate(reward_cfg.fn)`` and the reward's policy step (``reward_cfg.policy``:
+η and λ, which are on the reward's scale); ODM brings its own loss reward.
 """
 
 from __future__ import annotations
@@ -30,4 +31,5 @@ def build_mixer(
         raise ValueError(
             f"method '{method_cfg.name}' learns from a reward; choose one with reward=..."
         )
-    return make(context, reward=instantiate(reward_cfg.fn))
+    policy = dict(reward_cfg.get("policy") or {})
+    return make(context, reward=instantiate(reward_cfg.fn), **policy)
