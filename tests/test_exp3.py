@@ -17,7 +17,7 @@ from taam.mixer.base import MixContext, WindowStats
 from taam.mixer.exp3 import Exp3Mixer, softmax
 from taam.mixer.factory import build_mixer, mixer_class
 from taam.mixer.odm import OdmMixer, odm_epsilon
-from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss
+from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss, SmoothedLoss
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LANGS = ("eng", "nld", "zho")
@@ -28,7 +28,7 @@ def window(rng: np.random.Generator, pi: np.ndarray, loss: np.ndarray, n: int = 
     """A window of ``n`` sequences drawn from π, 100 bytes each, at nats/byte ``loss``."""
     seqs = rng.multinomial(n, pi).astype(float)
     nbytes = seqs * 100.0
-    return WindowStats(nats=loss * nbytes, bytes=nbytes, tokens=nbytes / 4, sequences=seqs)
+    return WindowStats(loss * nbytes, nbytes, nbytes / 4, seqs, expected_draws=n * pi)
 
 
 def run(mixer: Exp3Mixer, rng: np.random.Generator, updates: int, start: int = 0) -> list:
@@ -49,13 +49,13 @@ def test_probs_mix_softmax_with_the_floor():
 
 
 def test_importance_weighted_estimate_is_unbiased():
-    """Draw N sequences i.i.d. from π many times: the mean of r̂_i = r_i·n_i/(N·π_i) is r_i."""
+    """Draw N sequences i.i.d. from π many times: the mean of r̂_i = r_i·n_i/E[n_i] is r_i."""
     rng = np.random.default_rng(0)
     pi = np.array([0.6, 0.3, 0.1])
     r = np.array([0.2, 0.5, 0.9])
     trials = 20000
     estimates = np.array(
-        [Exp3Mixer.importance_weighted(r, rng.multinomial(8, pi), pi) for _ in range(trials)]
+        [Exp3Mixer.importance_weighted(r, rng.multinomial(8, pi), 8 * pi) for _ in range(trials)]
     )
     stderr = estimates.std(axis=0) / math.sqrt(trials)
     assert np.all(np.abs(estimates.mean(axis=0) - r) < 4 * stderr)
@@ -63,9 +63,19 @@ def test_importance_weighted_estimate_is_unbiased():
 
 def test_importance_weighted_estimate_is_zero_for_absent_or_unscored_languages():
     r_hat = Exp3Mixer.importance_weighted(
-        np.array([0.5, 0.5, np.nan]), np.array([4, 0, 4]), np.full(3, 1 / 3)
+        np.array([0.5, 0.5, np.nan]), np.array([4, 0, 4]), np.full(3, 8 / 3)
     )
     assert r_hat.tolist() == [0.75, 0.0, 0.0]
+
+
+def test_importance_weight_uses_the_pi_in_force_and_never_divides_by_zero():
+    """zho was capped after 2 of 10 steps of B = 8 at π = 1/3: E[n] = 2·8/3, not 0 (the last π)."""
+    expected = np.array([8 / 3 * 2 + 4 * 8, 8 / 3 * 2 + 4 * 8, 8 / 3 * 2])
+    sequences = np.array([37.0, 38.0, 5.0])
+    r_hat = Exp3Mixer.importance_weighted(np.ones(3), sequences, expected)
+    assert r_hat == pytest.approx(sequences / expected) and np.isfinite(r_hat).all()
+    capped_all_window = Exp3Mixer.importance_weighted(np.ones(3), sequences, [40.0, 40.0, 0.0])
+    assert capped_all_window[2] == 0.0
 
 
 def test_the_floor_is_never_violated():
@@ -80,25 +90,31 @@ def test_the_floor_is_never_violated():
 
 def test_loss_is_byte_premium_adjusted_and_smoothed():
     mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), BP, beta=0.9)
-    first = WindowStats.from_matrix([[20.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]])
+    first = WindowStats.from_matrix(
+        [[20.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]], expected_draws=np.ones(3)
+    )
     record = mixer.update(0, first)
     assert record["loss_smoothed_eng"] == pytest.approx(2.0)  # first value: ℓ·BP itself
     assert math.isnan(record["loss_smoothed_nld"])
     assert record["loss_smoothed_zho"] == pytest.approx(3.0 * 0.9894)
-    second = WindowStats.from_matrix([[10.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]])
+    second = WindowStats.from_matrix(
+        [[10.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]], expected_draws=np.ones(3)
+    )
     record = mixer.update(10, second)
     assert record["loss_smoothed_eng"] == pytest.approx(0.9 * 2.0 + 0.1 * 1.0)
 
 
 def test_update_follows_the_exp3_rule_and_records_pi_after_it():
-    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), np.ones(3), gamma=0.1, eta=0.5)
-    pi = mixer.probs()
-    stats = WindowStats.from_matrix([[10.0, 10.0, 1, 2], [20.0, 10.0, 1, 2], [30.0, 10.0, 1, 4]])
+    reward = CrossLingualDeficit(rescale="rolling")
+    mixer = Exp3Mixer(LANGS, reward, np.ones(3), gamma=0.1, eta=0.5)
+    stats = WindowStats.from_matrix(
+        [[10.0, 10.0, 1, 2], [20.0, 10.0, 1, 2], [30.0, 10.0, 1, 4]], expected_draws=[3, 2, 3]
+    )
     record = mixer.update(0, stats)
     # ℓ̃ = (1, 2, 3): raw (−0.5, 0, 0.5); history = these → q20 = −0.3, q80 = 0.3
     r = np.clip((np.array([-0.5, 0.0, 0.5]) + 0.3) / 0.6, 0, 1)
     assert [record[f"reward_{lang}"] for lang in LANGS] == pytest.approx(r)
-    r_hat = r * np.array([2, 2, 4]) / (8 * pi)
+    r_hat = r * np.array([2, 2, 4]) / np.array([3, 2, 3])
     assert mixer.w == pytest.approx(0.5 * r_hat)
     assert [record[f"pi_{lang}"] for lang in LANGS] == pytest.approx(mixer.probs())
     quantities = ("pi", "reward_raw", "reward", "loss_smoothed", "at_floor")
@@ -107,11 +123,11 @@ def test_update_follows_the_exp3_rule_and_records_pi_after_it():
 
 def test_no_weight_update_during_warmup():
     rng = np.random.default_rng(2)
-    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(), BP, warmup_steps=50)
+    mixer = Exp3Mixer(LANGS, CrossLingualDeficit(rescale="reservoir"), BP, warmup_steps=50)
     for step in range(0, 50, 10):
         record = mixer.update(step, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
         assert mixer.w.tolist() == [0.0, 0.0, 0.0]
-    assert not math.isnan(record["loss_smoothed_zho"]) and len(mixer.reward.history) > 0
+    assert not math.isnan(record["loss_smoothed_zho"])
     mixer.update(50, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
     assert mixer.w[2] > 0
 
@@ -151,23 +167,62 @@ def test_state_for_other_languages_is_refused():
 
 
 def test_odm_exploration_schedule():
+    assert odm_epsilon(0, 3) == pytest.approx(1 / 3)
     assert odm_epsilon(1, 3) == pytest.approx(1 / 3)  # √(ln 3 / 3) > 1/3
     assert odm_epsilon(100, 3) == pytest.approx(math.sqrt(math.log(3) / 300))
-    context = MixContext(LANGS, np.array([6.0, 3.0, 1.0]), BP, total_tokens=1000)
-    mixer = OdmMixer.from_context(context, NormalizedExcessLoss(), init="natural")
-    assert mixer.probs() == pytest.approx(np.full(3, 1 / 3))  # γ_1 = K·ε_1 = 1: uniform
-    mixer.updates = 99
-    eps = odm_epsilon(100, 3)
-    assert mixer.floor == pytest.approx(eps)
-    assert mixer.probs() == pytest.approx((1 - 3 * eps) * np.array([0.6, 0.3, 0.1]) + eps)
 
 
-def test_odm_weights_are_an_ema_of_importance_weighted_rewards():
-    mixer = OdmMixer(LANGS, NormalizedExcessLoss(), BP, np.zeros(3), reward_ema=0.9)
-    mixer.updates = 9  # this window is round 10
+def test_odm_matches_a_hand_computed_trace_of_the_official_update():
+    """Three rounds of Exp3WeightUpdater with K = 2, natural start (0.75, 0.25), loss reward.
+
+    ε_t = min(1/2, √(ln 2 / (2t))): ε_0 = ε_1 = ε_2 = 1/2 (√(ln2/4) = 0.416 < 1/2 from t = 2),
+    ε_2 = 0.41628, ε_3 = 0.33990. Round 1 draws at the natural π = (0.75, 0.25).
+    """
+    langs = ("eng", "nld")
+    context = MixContext(langs, np.array([3.0, 1.0]), np.ones(2), total_tokens=1000)
+    mixer = OdmMixer.from_context(context, SmoothedLoss(), init="natural")
+    assert mixer.probs() == pytest.approx([0.75, 0.25])  # the initial weights: first π only
+
+    def window(nats: list[float], seqs: list[float], expected: list[float]) -> WindowStats:
+        return WindowStats(
+            np.array(nats),
+            np.full(2, 10.0),
+            np.full(2, 10.0),
+            np.array(seqs),
+            expected_draws=np.array(expected),
+        )
+
+    # round 1: losses (2.0, 3.0), n = (3, 1), E[n] = 4·(0.75, 0.25) = (3, 1): R = (2, 3)
+    mixer.update(10, window([20.0, 30.0], [3, 1], [3, 1]))
+    eps0, eps1 = 0.5, 0.5
+    assert mixer.total_reward == pytest.approx([2.0, 3.0])
+    assert mixer.probs() == pytest.approx(
+        (1 - 2 * eps1) * softmax(eps0 * np.array([2.0, 3.0])) + eps1
+    )
+    assert mixer.probs() == pytest.approx([0.5, 0.5])  # K·ε_1 = 1: pure exploration
+    # round 2: losses (1.0, 4.0), n = (2, 2), E[n] = (2, 2): R = (3, 7)
+    mixer.update(20, window([10.0, 40.0], [2, 2], [2, 2]))
+    eps2 = math.sqrt(math.log(2) / 4)
+    assert eps2 == pytest.approx(0.416277, abs=1e-6)
+    e = np.exp(eps1 * np.array([3.0, 7.0]))  # w = ε_1·R
+    assert mixer.probs() == pytest.approx((1 - 2 * eps2) * e / e.sum() + eps2)
+    assert mixer.probs() == pytest.approx([0.436237, 0.563763], abs=1e-6)
+    # round 3: only nld drawn: loss 5.0, n = (0, 4), E[n] = 4·π: R_nld += 5·4/(4·0.563763)
+    pi = mixer.probs()
+    mixer.update(30, window([0.0, 50.0], [0, 4], list(4 * pi)))
+    r_nld = 7.0 + 5.0 / 0.563763
+    assert mixer.total_reward == pytest.approx([3.0, r_nld], rel=1e-5)
+    eps3 = math.sqrt(math.log(2) / 6)
+    e = np.exp(eps2 * np.array([3.0, r_nld]))
+    assert mixer.probs() == pytest.approx((1 - 2 * eps3) * e / e.sum() + eps3)
+    assert mixer.floor == pytest.approx(eps3)
+
+
+def test_odm_ema_variant_smooths_the_estimated_reward():
+    mixer = OdmMixer(LANGS, SmoothedLoss(), BP, np.zeros(3), reward_ema=0.9)
     mixer.learn(np.array([2.0, 0.0, 4.0]), np.array([True, False, True]))
-    assert mixer.reward_hat.tolist() == pytest.approx([0.2, 0.0, 0.4])
-    assert mixer.w == pytest.approx(odm_epsilon(10, 3) * np.array([0.2, 0.0, 0.4]))
+    assert mixer.total_reward.tolist() == pytest.approx([0.2, 0.0, 0.4])
+    assert mixer.w == pytest.approx(odm_epsilon(0, 3) * np.array([0.2, 0.0, 0.4]))
 
 
 FAKE_FEATURES = {"syntax_knn": np.array([[1.0, 0.0], [1.0, 0.2], [0.0, 1.0]])}
@@ -186,6 +241,8 @@ def test_method_configs_build_their_mixers(method, monkeypatch):
     assert type(mixer) is mixer_class(cfg.method) and cfg.method.update_interval == 10
     assert mixer.adaptive == (method in ("exp3", "pstar", "odm"))
     assert mixer.uses_reward == (method in ("exp3", "pstar"))
+    if method in ("exp3", "pstar"):  # η and λ come from the reward's policy
+        assert (mixer.eta, mixer.lam) == (cfg.reward.policy.eta, cfg.reward.policy.lam)
     assert mixer.uses_prior == (method in ("pstar", "prior"))
     if mixer.uses_prior:
         p0 = np.array(list(mixer.prior_report["P0"].values()))

@@ -1,7 +1,8 @@
-"""Rewards: the v1/v2 formulas on hand-computed cases, percentile rescaling and clipping."""
+"""Rewards: the v1/v2 formulas and accountings on hand-computed cases, and every rescaling."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,23 +10,30 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from taam.mixer.rescaling import ReservoirPercentiles, RollingPercentiles, Standardise
 from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss, SmoothedLoss
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 NAN = np.nan
-ALL = np.array([True, True, True])
+ALL = np.array([4.0, 4.0, 4.0])  # sequences drawn per language
 
 
-def test_normalized_excess_loss_is_the_relative_drop():
+def test_normalized_excess_loss_is_the_relative_drop_per_sequence():
     before = np.array([2.0, 1.0, NAN])  # zho never seen before: no drop to measure
     after = np.array([1.5, 1.1, 3.0])
-    raw = NormalizedExcessLoss().raw(before, after, ALL)
-    assert raw[:2] == pytest.approx([0.25, -0.1])
+    raw = NormalizedExcessLoss().raw(before, after, np.array([5.0, 2.0, 4.0]))
+    assert raw[:2] == pytest.approx([0.25 / 5, -0.1 / 2])
     assert np.isnan(raw[2])
 
 
+def test_window_accounting_is_the_published_whole_window_drop():
+    before, after = np.array([2.0, 1.0, 4.0]), np.array([1.5, 1.1, 3.0])
+    raw = NormalizedExcessLoss(accounting="window").raw(before, after, np.array([5.0, 2.0, 4.0]))
+    assert raw == pytest.approx([0.25, -0.1, 0.25])
+
+
 def test_normalized_excess_loss_skips_absent_languages():
-    raw = NormalizedExcessLoss().raw(np.ones(3), np.full(3, 0.5), np.array([True, False, True]))
+    raw = NormalizedExcessLoss().raw(np.ones(3), np.full(3, 0.5), np.array([1.0, 0.0, 1.0]))
     assert raw[0] == 0.5 and np.isnan(raw[1]) and raw[2] == 0.5
 
 
@@ -37,64 +45,94 @@ def test_cross_lingual_deficit_is_the_lag_behind_the_mean():
 
 def test_cross_lingual_deficit_means_over_every_language_seen():
     after = np.array([1.0, 2.0, 3.0])
-    raw = CrossLingualDeficit().raw(after, after, np.array([False, False, True]))
+    raw = CrossLingualDeficit().raw(after, after, np.array([0.0, 0.0, 3.0]))
     assert raw[2] == pytest.approx(0.5)  # the mean still counts eng and nld
     assert np.isnan(raw[:2]).all()
     raw = CrossLingualDeficit().raw(after, np.array([1.0, NAN, 3.0]), ALL)
     assert raw[0] == pytest.approx(-0.5) and np.isnan(raw[1])
 
 
-def test_rescaling_uses_the_20th_and_80th_percentiles_and_clips():
-    reward = NormalizedExcessLoss()
-    reward.history.extend([0.0, 1.0, 2.0, 3.0, 4.0])  # q20 = 0.8, q80 = 3.2 (linear)
-    scaled = reward.scale(np.array([2.0, -5.0, 9.0, NAN]))
+def test_rolling_percentiles_use_the_20th_and_80th_and_clip():
+    scaling = RollingPercentiles(size=300)
+    scaling.history.extend([0.0, 1.0, 2.0, 3.0, 4.0])  # q20 = 0.8, q80 = 3.2 (linear)
+    scaled = scaling.scale(np.array([2.0, -5.0, 9.0, NAN]))
     assert scaled[:3] == pytest.approx([(2.0 - 0.8) / 2.4, 0.0, 1.0])
     assert np.isnan(scaled[3])
 
 
-def test_call_adds_finite_raw_rewards_to_a_rolling_history():
-    reward = CrossLingualDeficit(history=4)
+def test_rolling_history_forgets_the_oldest():
+    reward = CrossLingualDeficit(rescale="rolling", rescale_params={"size": 4})
     after = np.array([1.0, 2.0, 3.0])
-    _raw, scaled = reward(after, after, np.array([True, True, False]))
-    assert list(reward.history) == pytest.approx([-0.5, 0.0])
+    _raw, scaled = reward(after, after, np.array([1.0, 1.0, 0.0]))
+    assert list(reward.rescaling.history) == pytest.approx([-0.5, 0.0])
     assert scaled[:2] == pytest.approx([0.0, 1.0]) and np.isnan(scaled[2])
     reward(after, after, ALL)
-    assert len(reward.history) == 4  # oldest dropped
-    assert np.all((scaled[:2] >= 0) & (scaled[:2] <= 1))
+    assert len(reward.rescaling.history) == 4  # oldest dropped
+
+
+def test_reservoir_keeps_a_uniform_sample_of_the_whole_history():
+    """Algorithm R: after 10 000 rewards 0..9999 the 1000 kept ones span the whole range."""
+    scaling = ReservoirPercentiles(size=1000, seed=0)
+    scaling(np.arange(10_000, dtype=float))
+    kept = scaling.sample()
+    assert len(kept) == 1000 and scaling.seen == 10_000
+    assert np.mean(kept < 5000) == pytest.approx(0.5, abs=0.05)  # early values not forgotten
+    assert np.percentile(kept, 20) == pytest.approx(2000, abs=300)
+
+
+def test_per_language_standardisation():
+    scaling = Standardise(min_count=3)
+    for value in ([1.0, 10.0, NAN], [3.0, 30.0, NAN], [2.0, 20.0, 5.0]):
+        z = scaling(np.array(value))
+    assert z[:2] == pytest.approx([0.0, 0.0])  # each language against its own mean (2, 20)
+    assert z[2] == 0.0  # too few rewards for zho yet: neutral
+    z = scaling(np.array([4.0, 20.0, NAN]))
+    mean, sd = np.mean([1, 3, 2, 4]), np.std([1, 3, 2, 4], ddof=1)
+    assert z[0] == pytest.approx((4.0 - mean) / sd) and np.isnan(z[2])
 
 
 def test_a_flat_history_gives_the_neutral_reward():
-    reward = NormalizedExcessLoss()
+    reward = NormalizedExcessLoss(rescale="reservoir")
     _, scaled = reward(np.ones(3), np.full(3, 0.9), ALL)  # three equal raw rewards
     assert scaled == pytest.approx([0.5, 0.5, 0.5])
 
 
-def test_state_round_trip():
-    reward = NormalizedExcessLoss(history=10)
-    reward.history.extend([0.1, 0.3, 0.2])
-    copy = NormalizedExcessLoss(history=10)
-    copy.load_state_dict(reward.state_dict())
-    x = np.array([0.15, 0.25, 0.35])
-    assert copy.scale(x).tolist() == reward.scale(x).tolist()
+@pytest.mark.parametrize("rescale", ["none", "reservoir", "rolling", "standardise"])
+def test_state_round_trip(rescale):
+    reward = NormalizedExcessLoss(rescale=rescale)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        reward(np.ones(3), 1 - 0.1 * rng.random(3), ALL)
+    copy = NormalizedExcessLoss(rescale=rescale)
+    copy.load_state_dict(json.loads(json.dumps(reward.state_dict())))
+    after = np.array([0.95, 0.9, 0.97])
+    assert copy(np.ones(3), after, ALL)[1].tolist() == reward(np.ones(3), after, ALL)[1].tolist()
+
+
+def test_unknown_rescaling_or_accounting_is_refused():
+    with pytest.raises(ValueError, match="rescale"):
+        NormalizedExcessLoss(rescale="minmax")
+    with pytest.raises(ValueError, match="accounting"):
+        NormalizedExcessLoss(accounting="batch")
 
 
 def test_odm_loss_reward_is_the_smoothed_loss_unscaled():
     reward = SmoothedLoss()
-    _raw, used = reward(np.ones(3), np.array([2.0, 3.0, 4.0]), np.array([True, False, True]))
+    _raw, used = reward(np.ones(3), np.array([2.0, 3.0, 4.0]), np.array([1.0, 0.0, 1.0]))
     assert used[[0, 2]].tolist() == [2.0, 4.0] and np.isnan(used[1])
-    assert not reward.history
 
 
 @pytest.mark.parametrize(
-    ("name", "cls", "tag"),
+    ("name", "cls", "tag", "rescale"),
     [
-        ("normalized_excess_loss", NormalizedExcessLoss, "nel"),
-        ("cross_lingual_deficit", CrossLingualDeficit, "cld"),
+        ("normalized_excess_loss", NormalizedExcessLoss, "nel", "reservoir"),
+        ("cross_lingual_deficit", CrossLingualDeficit, "cld", "none"),
     ],
 )
-def test_reward_configs_instantiate(name, cls, tag):
+def test_reward_configs_instantiate(name, cls, tag, rescale):
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(config_name="simulate", overrides=[f"reward={name}"])
     assert cfg.reward.name == name and cfg.reward.tag == tag
     reward = instantiate(cfg.reward.fn)
-    assert isinstance(reward, cls) and (reward.low, reward.high) == (20, 80)
+    assert isinstance(reward, cls) and reward.rescale == rescale
+    assert set(cfg.reward.policy) >= {"eta", "lam"}

@@ -75,12 +75,16 @@ def test_ranks_slice_the_same_global_batch():
 def test_epoch_cap_removes_a_language_and_stops_when_all_are_done():
     s = make(seed=0, batch=10, cap=1.0, sizes=(30, 30, 30))
     pi = np.array([0.8, 0.1, 0.1])
+    draws_after_eng_capped = []  # B·π_eng in force at each step after eng left π
     with pytest.raises(DataExhausted):
         for _ in range(20):
             s.draw(pi)
+            in_force = s.close_window()  # a one-step window: B·π of this draw
             assert np.all(s.drawn <= 30)
+            if s.capped_at.get("eng", s.step) < s.step:
+                draws_after_eng_capped.append(in_force[0])
     assert set(s.capped_at) == {"eng", "nld", "zho"}
-    assert s.last_pi[0] == 0.0 or s.capped_at["eng"] >= s.step
+    assert draws_after_eng_capped and not any(draws_after_eng_capped)
 
 
 def test_state_round_trip_continues_identically():

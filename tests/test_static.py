@@ -63,4 +63,5 @@ def test_static_method_configs_build(method):
     mixer = build_mixer(cfg.method, cfg.reward, context([600, 300, 100], total_tokens=10**6))
     assert isinstance(mixer, StaticMixer) and not mixer.adaptive
     assert mixer.probs().sum() == pytest.approx(1.0)
-    assert mixer.update(10, WindowStats.from_matrix(np.ones((3, 4)))) == {}  # nothing to learn
+    stats = WindowStats.from_matrix(np.ones((3, 4)), expected_draws=np.ones(3))
+    assert mixer.update(10, stats) == {}  # nothing to learn

@@ -32,7 +32,6 @@ def test_window_matches_a_direct_per_sequence_computation():
     module = TaamModule(
         model,
         uniform(MixContext(("nld", "zho", "eng"), np.ones(3), np.ones(3), 1)),
-        sampler,
         lengths,
         update_interval=1,
     )
@@ -40,7 +39,7 @@ def test_window_matches_a_direct_per_sequence_computation():
     batch = {"tokens": torch.from_numpy(drawn.tokens), "language": torch.from_numpy(drawn.language)}
     with torch.no_grad():
         loss = module.step_loss(batch)
-    stats = WindowStats.from_matrix(module.window.numpy())
+    stats = WindowStats.from_matrix(module.window.numpy(), sampler.close_window())
 
     expected = np.zeros((3, 4))
     for row, lang in zip(drawn.tokens, drawn.language, strict=True):
@@ -62,5 +61,5 @@ def test_window_matches_a_direct_per_sequence_computation():
 
 
 def test_nats_per_byte_is_nan_for_absent_languages():
-    stats = WindowStats.from_matrix(np.array([[10.0, 5.0, 4, 1], [0, 0, 0, 0]]))
+    stats = WindowStats.from_matrix(np.array([[10.0, 5.0, 4, 1], [0, 0, 0, 0]]), np.ones(2))
     assert stats.nats_per_byte()[0] == 2.0 and np.isnan(stats.nats_per_byte()[1])

@@ -150,7 +150,7 @@ class TaamModule(L.LightningModule):
         """Reduce the window over ranks, update the mixer, log, and start a new window."""
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
         self.check_finite(window)
-        stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
+        stats = WindowStats.from_matrix(window.cpu().numpy(), self.sampler.close_window())
         self.window.zero_()
         # The progress bar shows the window's loss: a Python float, so no per-step device sync.
         self.log("loss", float(stats.nats.sum() / stats.tokens.sum()), prog_bar=True, logger=False)

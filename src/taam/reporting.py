@@ -113,6 +113,7 @@ class RunReporter(L.Callback):
             **self.state(),
             "floor": floor,
             "time_at_floor": self.mixer_log.time_at_floor() if floor is not None else None,
+            "reward_snr": self.mixer_log.reward_snr() if floor is not None else None,
             "epoch_cap_reached_at_step": dict(self.sampler.capped_at),
         }
         if error:

@@ -52,7 +52,8 @@ class MixtureSampler:
         self.step = 0
         self.drawn = np.zeros(len(self.languages), dtype=np.int64)  # sequences per language
         self.capped_at: dict[str, int] = {}  # language -> step it reached the epoch cap
-        self.last_pi: np.ndarray | None = None  # the π (after the cap) of the last batch
+        # E[n_i] = Σ_t B·π_t,i over the current update window, π after the epoch cap
+        self.expected_draws = np.zeros(len(self.languages))
         self._perms: dict[tuple[int, int], np.ndarray] = {}
 
     def set_rank(self, rank: int, world_size: int) -> None:
@@ -97,7 +98,8 @@ class MixtureSampler:
     # -- drawing ------------------------------------------------------------------------
     def draw(self, pi: np.ndarray) -> Batch:
         """The next global batch's rows for this rank; advances the cursors."""
-        pi = self.last_pi = self.effective_pi(pi)
+        pi = self.effective_pi(pi)
+        self.expected_draws += self.global_batch * pi
         langs = self.languages_for(self.step, pi)
         positions = self.drawn[langs] + _rank_within(langs)  # each row's position in its language
         rows = np.arange(self.global_batch)[self.rows]
@@ -124,6 +126,11 @@ class MixtureSampler:
                     self.step,
                 )
 
+    def close_window(self) -> np.ndarray:
+        """E[n_i] of the window just ended (the importance weight's denominator); start a new one."""
+        expected, self.expected_draws = self.expected_draws, np.zeros(len(self.languages))
+        return expected
+
     # -- exact counts -------------------------------------------------------------------
     def exposures_tokens(self) -> np.ndarray:
         return self.drawn * self.seq_len
@@ -146,12 +153,18 @@ class MixtureSampler:
         }
 
     def state_dict(self) -> dict:
-        return {"step": self.step, "drawn": self.drawn.tolist(), "capped_at": dict(self.capped_at)}
+        return {
+            "step": self.step,
+            "drawn": self.drawn.tolist(),
+            "capped_at": dict(self.capped_at),
+            "expected_draws": self.expected_draws.tolist(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step = int(state["step"])
         self.drawn = np.array(state["drawn"], dtype=np.int64)
         self.capped_at = dict(state["capped_at"])
+        self.expected_draws = np.array(state["expected_draws"], dtype=np.float64)
 
 
 def _rank_within(values: np.ndarray) -> np.ndarray:

@@ -36,20 +36,23 @@ class WindowStats:
     """Per-language sums over one update window, already reduced over all ranks.
 
     ``nats`` is Σ token NLL, ``bytes`` the UTF-8 bytes the predicted tokens decode to,
-    ``tokens`` the predicted tokens and ``sequences`` the sequences drawn.
+    ``tokens`` the predicted tokens and ``sequences`` the sequences drawn (n_i).
+    ``expected_draws`` is E[n_i] = Σ_t B·π_t,i over the window's steps, under the π actually
+    in force (after the epoch cap): the denominator of the importance weight n_i / E[n_i].
     """
 
     nats: np.ndarray
     bytes: np.ndarray
     tokens: np.ndarray
     sequences: np.ndarray
-    pi: np.ndarray | None = None  # the π the sequences were drawn from, if not the mixer's own
+    expected_draws: np.ndarray
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray, pi: np.ndarray | None = None) -> WindowStats:
-        """From a ``[K, 4]`` array with columns (nats, bytes, tokens, sequences)."""
+    def from_matrix(cls, matrix: np.ndarray, expected_draws: np.ndarray) -> WindowStats:
+        """From a ``[K, 4]`` array with columns (nats, bytes, tokens, sequences) and E[n_i]."""
         m = np.asarray(matrix, dtype=np.float64)
-        return cls(nats=m[:, 0], bytes=m[:, 1], tokens=m[:, 2], sequences=m[:, 3], pi=pi)
+        expected = np.asarray(expected_draws, dtype=np.float64)
+        return cls(m[:, 0], m[:, 1], m[:, 2], m[:, 3], expected_draws=expected)
 
     def nats_per_byte(self) -> np.ndarray:
         """ℓ_i = Σ NLL / Σ bytes (nan for a language absent from the window)."""

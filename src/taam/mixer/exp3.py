@@ -4,15 +4,22 @@ Log-weights w give the policy
 
     π = (1 − γ)·softmax(w) + γ/K                 no language falls below the floor γ/K
 
-Each update window, language i drew n_i of the window's N sequences from π. Its loss
-ℓ_i = nats_i / bytes_i × BP_i (nats per English-equivalent byte) is smoothed,
-ℓ̃_i ← β·ℓ̃_i + (1 − β)·ℓ_i, the reward turns ℓ̃ into r_i ∈ [0, 1], and
+Each update window, language i drew n_i sequences, E[n_i] = Σ_t B·π_t,i expected under the
+π in force at each step (after the epoch cap). Its loss ℓ_i = nats_i / bytes_i × BP_i (nats
+per English-equivalent byte) is smoothed, ℓ̃_i ← β·ℓ̃_i + (1 − β)·ℓ_i, the reward turns ℓ̃
+into r_i, and
 
-    r̂_i = r_i · n_i / (N · π_i)   (0 if absent)   unbiased for r_i under i.i.d. draws from π
-    w_i ← w_i + η·r̂_i
+    r̂_i = r_i · n_i / E[n_i]   (0 if n_i = 0 or E[n_i] = 0)   unbiased for r_i (Auer et al. 2002)
+    w_i ← (1 − λ)·w_i + λ·a_i + η·r̂_i
 
-optionally followed by Exp3.S weight sharing with α (Graves et al. 2017). The EMA of the
-loss lives here, in the mixer; rewards only read ℓ̃ before and after the window.
+λ = 0 is EXP3. λ > 0 is a KL-regularised (mirror-descent) step towards the anchor a: for a
+constant reward its fixed point is w = a + (η/λ)·r, i.e. π ∝ exp(a)·exp((η/λ)·r) before the
+floor, so a level reward that never closes (v2) moves π by a bounded amount instead of to a
+corner. ``anchor=init``: a = the initial log-weights (log P⁰ for pstar, so π ∝ P⁰·exp(κ·r));
+``anchor=uniform``: a = 0, so the start (P⁰) is forgotten at rate λ and identical languages
+end at 1/K. Optional Exp3.S weight
+sharing with α (Graves et al. 2017) follows. The EMA of the loss lives here, in the mixer;
+rewards only read ℓ̃ before and after the window.
 """
 
 from __future__ import annotations
@@ -72,6 +79,8 @@ class Exp3Mixer(Mixer):
         init_weights: np.ndarray | None = None,
         gamma: float = 0.1,
         eta: float = 0.2,
+        lam: float = 0.0,
+        anchor: str = "init",
         beta: float = 0.9,
         alpha: float = 0.0,
         warmup_steps: int = 0,
@@ -80,14 +89,20 @@ class Exp3Mixer(Mixer):
         super().__init__(languages)
         if not 0 < gamma <= 1:
             raise ValueError(f"γ must lie in (0, 1], got {gamma}")
-        if not 0 <= beta < 1 or not 0 <= alpha < 1 or eta < 0:
-            raise ValueError(f"need 0 ≤ β < 1, 0 ≤ α < 1 and η ≥ 0, got {beta}, {alpha}, {eta}")
+        if not 0 <= beta < 1 or not 0 <= alpha < 1 or eta < 0 or not 0 <= lam < 1:
+            raise ValueError(
+                f"need 0 ≤ β < 1, 0 ≤ α < 1, η ≥ 0 and 0 ≤ λ < 1, got {beta}, {alpha}, {eta}, {lam}"
+            )
         self.reward = reward
         self.byte_premium = np.asarray(byte_premium, dtype=np.float64)
-        self.gamma, self.eta, self.beta, self.alpha = gamma, eta, beta, alpha
+        self.gamma, self.eta, self.lam, self.beta, self.alpha = gamma, eta, lam, beta, alpha
         self.warmup_steps = warmup_steps
+        if anchor not in ("init", "uniform"):
+            raise ValueError(f"unknown anchor '{anchor}'; use init or uniform")
         init = np.zeros(self.k) if init_weights is None else init_weights
         self.w = np.array(init, dtype=np.float64)
+        # a: where the λ step pulls w (the initial weights, or 0 = uniform)
+        self.w0 = self.w.copy() if anchor == "init" else np.zeros(self.k)
         self.loss = np.full(self.k, np.nan)  # ℓ̃, NaN until a language is first seen
         self.updates = 0
         self.prior_report = prior_report
@@ -131,20 +146,22 @@ class Exp3Mixer(Mixer):
         return seen
 
     @staticmethod
-    def importance_weighted(r: np.ndarray, sequences: np.ndarray, pi: np.ndarray) -> np.ndarray:
-        """r̂_i = r_i · n_i / (N · π_i), 0 where n_i = 0 or r_i is undefined."""
+    def importance_weighted(
+        r: np.ndarray, sequences: np.ndarray, expected_draws: np.ndarray
+    ) -> np.ndarray:
+        """r̂_i = r_i · n_i / E[n_i]; 0 where n_i = 0, E[n_i] = 0 (capped) or r_i is undefined."""
         n = np.asarray(sequences, dtype=np.float64)
-        total = n.sum()
-        if total <= 0:
-            return np.zeros_like(pi)
-        return np.where((n > 0) & np.isfinite(r), np.nan_to_num(r) * n / (total * pi), 0.0)
+        expected = np.asarray(expected_draws, dtype=np.float64)
+        ok = (n > 0) & (expected > 0) & np.isfinite(r)
+        return np.where(ok, np.nan_to_num(r) * n / np.where(ok, expected, 1.0), 0.0)
 
     def learn(self, r_hat: np.ndarray, drawn: np.ndarray) -> None:
-        """w_i ← w_i + η·r̂_i, then Exp3.S sharing: e^{w_i} ← (1−α)e^{w_i} + α/(K−1)·Σ_{j≠i} e^{w_j}.
+        """w ← (1 − λ)·w + λ·a + η·r̂ (a = ``self.w0``), then Exp3.S sharing (α).
 
-        ``drawn`` marks the languages in the window; EXP3's r̂ is already 0 for the others.
+        Sharing: e^{w_i} ← (1−α)e^{w_i} + α/(K−1)·Σ_{j≠i} e^{w_j}. ``drawn`` marks the
+        languages in the window; r̂ is already 0 for the others.
         """
-        w = self.w + self.eta * r_hat
+        w = (1 - self.lam) * self.w + self.lam * self.w0 + self.eta * r_hat
         if self.alpha > 0 and self.k > 1:
             top = w.max()
             e = np.exp(w - top)  # shifted so the sum cannot overflow
@@ -153,13 +170,12 @@ class Exp3Mixer(Mixer):
 
     def update(self, step: int, stats: WindowStats) -> dict[str, float]:
         """Smooth the losses, score them, move w (after warm-up); return the mixer.csv record."""
-        # the π this window was drawn from: the sampler's, where the epoch cap changed it
-        pi = self.probs() if stats.pi is None else stats.pi
         before = self.loss.copy()
-        present = self.smooth(stats)
-        raw, r = self.reward(before, self.loss, present)
+        self.smooth(stats)
+        raw, r = self.reward(before, self.loss, stats.sequences)
         if step >= self.warmup_steps:
-            self.learn(self.importance_weighted(r, stats.sequences, pi), stats.sequences > 0)
+            r_hat = self.importance_weighted(r, stats.sequences, stats.expected_draws)
+            self.learn(r_hat, (stats.sequences > 0) & (stats.expected_draws > 0))
         self.updates += 1
         return self.record(raw, r)
 
@@ -181,6 +197,7 @@ class Exp3Mixer(Mixer):
         return {
             "languages": list(self.languages),
             "w": self.w.tolist(),
+            "w0": self.w0.tolist(),
             "loss": _nan_to_none(self.loss),
             "updates": self.updates,
             "reward": self.reward.state_dict(),
@@ -192,6 +209,7 @@ class Exp3Mixer(Mixer):
                 f"mixer state is for languages {state['languages']}, this run has {self.languages}"
             )
         self.w = np.array(state["w"], dtype=np.float64)
+        self.w0 = np.array(state["w0"], dtype=np.float64)
         self.loss = _none_to_nan(state["loss"])
         self.updates = int(state["updates"])
         self.reward.load_state_dict(state["reward"])

@@ -2,7 +2,9 @@
 
 A method config (``configs/method/*.yaml``) holds ``name``, ``update_interval`` and ``mixer``,
 a Hydra ``_partial_`` node called with the run's :class:`MixContext`. What a method is
-(adaptive, learning from the ``reward`` group) is a property of its mixer class.
+(adaptive, learning from the ``reward`` group) is a property of its mixer class. A mixer
+that learns from the reward gets ``reward=instantiate(reward_cfg.fn)`` and the reward's policy
+step (``reward_cfg.policy``: η, λ and the anchor, which are on the reward's scale).
 """
 
 from __future__ import annotations
@@ -38,4 +40,5 @@ def build_mixer(
         raise ValueError(
             f"method '{method_cfg.name}' learns from a reward; choose one with reward=..."
         )
-    return make(context, reward=instantiate(reward_cfg.fn))
+    policy = dict(reward_cfg.get("policy") or {})
+    return make(context, reward=instantiate(reward_cfg.fn), **policy)

@@ -28,6 +28,27 @@ def mixer_columns(languages: tuple[str, ...] | list[str]) -> list[str]:
     return ["step", "exposures_tokens"] + [f"{q}_{lang}" for lang in languages for q in QUANTITIES]
 
 
+def reward_snr(reward_raw: np.ndarray) -> float:
+    """Signal-to-noise ratio of a raw reward, [updates, K], over its second half.
+
+    Signal: the spread across languages of each language's mean reward, the part a policy
+    can act on. Noise: the within-language standard deviation over updates (window noise).
+    SNR = sd_i(mean_t r_i) / √(mean_i var_t r_i); NaN when no language has a reward.
+    """
+    half = np.asarray(reward_raw, dtype=np.float64)[len(reward_raw) // 2 :]
+    scored = np.isfinite(half).sum(axis=0) >= 2
+    if not scored.any():
+        return float("nan")
+    half = half[:, scored]
+    noise = math.sqrt(float(np.mean(np.nanvar(half, axis=0))))
+    signal = float(np.std(np.nanmean(half, axis=0)))
+    return signal / noise if noise > 0 else float("inf")
+
+
+def _float(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
 class MixerLog:
     """Accumulates mixer updates, writes ``mixer.csv`` atomically and watches for starvation."""
 
@@ -95,6 +116,13 @@ class MixerLog:
             lang: float(np.mean([r[f"pi_{lang}"] for r in rows])) if rows else math.nan
             for lang in self.languages
         }
+
+    def reward_snr(self) -> float | None:
+        """:func:`reward_snr` of the raw rewards over the second half of the updates."""
+        raw = np.array(
+            [[_float(r.get(f"reward_raw_{lang}")) for lang in self.languages] for r in self.rows]
+        )
+        return reward_snr(raw) if raw.size else None
 
     def write(self, path: str | Path) -> Path:
         """Write ``mixer.csv`` atomically (missing values as empty cells)."""

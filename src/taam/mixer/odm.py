@@ -1,12 +1,19 @@
-"""Online Data Mixing (ODM; Albalak et al. 2023, Algorithm 1) as a variant of EXP3.
+"""Online Data Mixing (ODM; Albalak et al. 2023) as in the official ``Exp3WeightUpdater``.
 
-ODM differs from :class:`~taam.mixer.exp3.Exp3Mixer` in three places:
+One round t per update window. With the loss as reward (:class:`~taam.mixer.rewards.SmoothedLoss`,
+β = 0 by default: the window's loss itself) and ε_t = min(1/K, √(ln K / (K·t))), ε_0 = 1/K:
 
-* exploration decays: ε_t = min(1/K, √(ln K / (K·t))) and γ_t = K·ε_t, so the floor is ε_t
-  (for K = 3 the first rounds are uniform: ε_t = 1/K until t > K·ln K);
-* the reward is the smoothed loss itself (:class:`~taam.mixer.rewards.SmoothedLoss`);
-* the weights are not a running sum: R̂_i ← α·R̂_i + (1 − α)·r̂_i for the languages in the
-  window and w = w₀ + ε_{t−1}·R̂, with w₀ = log natural shares (init=natural).
+    R_i ← R_i + r_i · n_i / E[n_i]                    cumulative importance-weighted loss
+    π = (1 − K·ε_t)·softmax(ε_{t−1}·R) + ε_t           after round t
+
+The initial weights (init=natural: natural shares) set only the first π; from the first
+update on π depends on R alone. The official code updates after every batch with one domain
+per batch (R_i += ℓ/π_i); a window of n_i draws from π contributes its importance-weighted
+mean, which has the same expectation per round.
+
+``reward_ema = α > 0`` is the smoothed variant of the paper's Algorithm 1:
+R_i ← α·R_i + (1 − α)·r̂_i for the languages drawn, so R tracks the recent loss instead of
+summing it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import math
 
 import numpy as np
 
-from taam.mixer.exp3 import Exp3Mixer
+from taam.mixer.exp3 import Exp3Mixer, softmax
+from taam.mixer.rewards import Reward
 
 
 def odm_epsilon(t: int, k: int) -> float:
@@ -26,40 +34,64 @@ def odm_epsilon(t: int, k: int) -> float:
 
 
 class OdmMixer(Exp3Mixer):
-    """ODM: EXP3 with decaying exploration ε_t and an EMA (α) of importance-weighted rewards."""
+    """ODM: EXP3 on the cumulative importance-weighted loss with decaying exploration ε_t."""
 
     uses_reward = False  # ODM brings its own loss reward; the reward group does not apply
 
-    def __init__(self, *args, reward_ema: float = 0.9, **kwargs) -> None:
-        """:class:`Exp3Mixer`'s arguments except γ, η and α: EXP3's fixed γ, η and Exp3.S are
-        replaced by K·ε_t, ε_{t−1}·R̂ and the EMA α = ``reward_ema`` of the rewards."""
-        replaced = sorted({"gamma", "eta", "alpha"} & set(kwargs))
-        if replaced:
-            raise ValueError(f"ODM sets its own exploration and step size; drop {replaced}")
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        languages: tuple[str, ...] | list[str],
+        reward: Reward,
+        byte_premium: np.ndarray,
+        init_weights: np.ndarray | None = None,
+        beta: float = 0.0,
+        reward_ema: float = 0.0,
+        warmup_steps: int = 0,
+        prior_report: dict | None = None,
+    ) -> None:
+        # EXP3's fixed γ, η, λ and Exp3.S are replaced by K·ε_t, ε_{t−1}·R.
+        super().__init__(
+            languages,
+            reward,
+            byte_premium,
+            init_weights,
+            beta=beta,
+            warmup_steps=warmup_steps,
+            prior_report=prior_report,
+        )
         if not 0 <= reward_ema < 1:
             raise ValueError(f"ODM's reward EMA α must lie in [0, 1), got {reward_ema}")
         self.reward_ema = reward_ema
-        self.w0 = self.w.copy()
-        self.reward_hat = np.zeros(self.k)  # R̂
+        self.total_reward = np.zeros(self.k)  # R
+        self.rounds = 0  # t: weight updates so far
 
     def exploration(self) -> float:
-        """γ_t = K·ε_t, t the coming round (updates done + 1)."""
-        return self.k * odm_epsilon(self.updates + 1, self.k)
+        """K·ε_t after round t (γ of the EXP3 form; the floor is ε_t)."""
+        return self.k * odm_epsilon(self.rounds, self.k)
+
+    def probs(self) -> np.ndarray:
+        """softmax(w⁰) before the first update, then (1 − K·ε_t)·softmax(ε_{t−1}·R) + ε_t."""
+        if self.rounds == 0:
+            return softmax(self.w0)
+        return super().probs()
 
     def learn(self, r_hat: np.ndarray, drawn: np.ndarray) -> None:
-        """R̂_i ← α·R̂_i + (1 − α)·r̂_i for drawn i; w = w₀ + ε_t·R̂ (used in round t + 1)."""
-        ema = self.reward_ema * self.reward_hat + (1 - self.reward_ema) * r_hat
-        self.reward_hat = np.where(drawn, ema, self.reward_hat)
-        self.w = self.w0 + odm_epsilon(self.updates + 1, self.k) * self.reward_hat
+        """R ← R + r̂ (or its EMA for the drawn languages); w = ε_{t−1}·R for round t."""
+        if self.reward_ema > 0:
+            ema = self.reward_ema * self.total_reward + (1 - self.reward_ema) * r_hat
+            self.total_reward = np.where(drawn, ema, self.total_reward)
+        else:
+            self.total_reward = self.total_reward + r_hat
+        self.rounds += 1
+        self.w = odm_epsilon(self.rounds - 1, self.k) * self.total_reward
 
     def state_dict(self) -> dict:
         return super().state_dict() | {
-            "w0": self.w0.tolist(),
-            "reward_hat": self.reward_hat.tolist(),
+            "total_reward": self.total_reward.tolist(),
+            "rounds": self.rounds,
         }
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.w0 = np.array(state["w0"], dtype=np.float64)
-        self.reward_hat = np.array(state["reward_hat"], dtype=np.float64)
+        self.total_reward = np.array(state["total_reward"], dtype=np.float64)
+        self.rounds = int(state["rounds"])

@@ -1,97 +1,99 @@
 """Rewards: what an adaptive mixer learns from, computed from smoothed per-language losses.
 
 A reward sees ℓ̃, the EMA-smoothed loss per language in nats per English-equivalent byte
-(kept by the mixer), before and after the current window, and which languages the window
-held. It returns the raw reward r_i (NaN for a language it cannot score) and the reward
-the policy uses: r_i rescaled into [0, 1] against a rolling history of raw rewards
-between its 20th and 80th percentiles, then clipped (Graves et al. 2017).
+(kept by the mixer), before and after the current window, and n_i, the sequences of each
+language the window drew. It returns the raw reward r_i (NaN for a language it cannot score)
+and the reward the policy uses, r_i after rescaling (:mod:`taam.mixer.rescaling`).
+
+Accounting: a reward values *one more sequence* of language i. A window's loss drop grows
+with the draws n_i, so the delta reward (v1) is divided by n_i; the published window-level
+accounting (``accounting=window``) is kept to reproduce the card and is rich-get-richer.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
+from taam.mixer.rescaling import make_rescaling
+
+ACCOUNTINGS = ("sequence", "window")
+
 
 class Reward(ABC):
-    """Raw reward r_i from (ℓ̃ before, ℓ̃ after, present) plus the percentile rescaling."""
+    """Raw reward r_i from (ℓ̃ before, ℓ̃ after, n_i), then rescaled."""
 
-    def __init__(
-        self, history: int = 300, low: float = 20.0, high: float = 80.0, rescale: bool = True
-    ) -> None:
-        if history < 1 or not 0 <= low < high <= 100:
-            raise ValueError(
-                f"need history ≥ 1 and 0 ≤ low < high ≤ 100, got {history}, {low}, {high}"
-            )
-        self.low, self.high, self.rescale = low, high, rescale
-        self.history: deque[float] = deque(maxlen=history)  # raw rewards, all languages pooled
+    def __init__(self, rescale: str = "reservoir", rescale_params: Mapping | None = None) -> None:
+        self.rescale = rescale
+        self.rescaling = make_rescaling(rescale, **(rescale_params or {}))
 
     @abstractmethod
-    def raw(self, before: np.ndarray, after: np.ndarray, present: np.ndarray) -> np.ndarray:
-        """r_i per language; NaN where language i has no reward this window."""
+    def raw(self, before: np.ndarray, after: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """r_i per language; NaN where language i has no reward this window (n_i = 0 among them)."""
 
     def __call__(
-        self, before: np.ndarray, after: np.ndarray, present: np.ndarray
+        self, before: np.ndarray, after: np.ndarray, draws: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(raw r, rescaled r ∈ [0, 1]); the raw rewards join the history first."""
-        raw = self.raw(before, after, present)
-        if not self.rescale:
-            return raw, raw.copy()
-        self.history.extend(raw[np.isfinite(raw)].tolist())
-        return raw, self.scale(raw)
-
-    def scale(self, raw: np.ndarray) -> np.ndarray:
-        """(r − q_low) / (q_high − q_low) clipped to [0, 1], q from the history (0.5 if flat)."""
-        if not self.history:
-            return np.where(np.isfinite(raw), 0.5, np.nan)
-        q_low, q_high = np.percentile(np.fromiter(self.history, float), [self.low, self.high])
-        if q_high <= q_low:  # too little spread to rank anything yet
-            return np.where(np.isfinite(raw), 0.5, np.nan)
-        return np.clip((raw - q_low) / (q_high - q_low), 0.0, 1.0)
+        """(raw r, rescaled r); the rescaling learns from the raw rewards first."""
+        raw = self.raw(before, after, np.asarray(draws, dtype=np.float64))
+        return raw, self.rescaling(raw)
 
     def state_dict(self) -> dict:
-        return {"history": list(self.history)}
+        return {"rescaling": self.rescaling.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.history.clear()
-        self.history.extend(float(r) for r in state["history"])
+        self.rescaling.load_state_dict(state["rescaling"])
 
 
 class NormalizedExcessLoss(Reward):
-    """v1, delta-based: r_i = (ℓ̃_i(prev) − ℓ̃_i(now)) / ℓ̃_i(prev), the relative loss drop.
+    """v1, delta-based learning progress, per sequence drawn (``accounting=sequence``):
 
-    Learning progress: it rewards the languages whose loss falls fastest, so under
-    typological asymmetry it drives the hardest language down to the floor γ/K.
+        r_i = (ℓ̃_i(prev) − ℓ̃_i(now)) / ℓ̃_i(prev) / n_i
+
+    Diminishing returns make the per-sequence progress fall as a language is drawn more, so
+    the policy's rest point is interior: marginal progress equal across languages. With
+    ``accounting=window`` (the published v1) the division by n_i is dropped; that reward grows
+    with the draws and drives EXP3 to a corner even on identical learning curves.
     """
 
-    def raw(self, before: np.ndarray, after: np.ndarray, present: np.ndarray) -> np.ndarray:
+    def __init__(self, accounting: str = "sequence", **rescale) -> None:
+        super().__init__(**rescale)
+        if accounting not in ACCOUNTINGS:
+            raise ValueError(f"unknown accounting '{accounting}'; use sequence or window")
+        self.accounting = accounting
+
+    def raw(self, before: np.ndarray, after: np.ndarray, draws: np.ndarray) -> np.ndarray:
         # A language needs a previous smoothed loss (it was seen before) to show a drop.
-        ok = present & np.isfinite(before) & (before > 0)
+        ok = (draws > 0) & np.isfinite(before) & (before > 0)
+        per = draws if self.accounting == "sequence" else np.ones_like(draws)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(ok, (before - after) / before, np.nan)
+            return np.where(ok, (before - after) / before / np.where(ok, per, 1.0), np.nan)
 
 
 class CrossLingualDeficit(Reward):
     """v2, level-based: r_i = (ℓ̃_i − mean_j ℓ̃_j) / mean_j ℓ̃_j, the lag behind the mean.
 
-    The mean runs over every language with a smoothed loss so far, present or not.
+    The mean runs over every language with a smoothed loss so far, drawn or not. A level
+    reward already values one sequence (it does not grow with n_i). A deficit that never
+    closes (different asymptotes) needs a policy with an interior fixed point: see the
+    regularisation λ of :class:`~taam.mixer.exp3.Exp3Mixer`.
     """
 
-    def raw(self, before: np.ndarray, after: np.ndarray, present: np.ndarray) -> np.ndarray:
+    def raw(self, before: np.ndarray, after: np.ndarray, draws: np.ndarray) -> np.ndarray:
         known = np.isfinite(after)
         if not known.any():
             return np.full_like(after, np.nan)
         mean = after[known].mean()
-        return np.where(present & known, (after - mean) / mean, np.nan)
+        return np.where((draws > 0) & known, (after - mean) / mean, np.nan)
 
 
 class SmoothedLoss(Reward):
-    """ODM's loss reward (Albalak et al. 2023): r_i = ℓ̃_i itself, not rescaled by default."""
+    """ODM's loss reward (Albalak et al. 2023): r_i = ℓ̃_i itself, not rescaled."""
 
-    def __init__(self, history: int = 300, rescale: bool = False) -> None:
-        super().__init__(history=history, rescale=rescale)
+    def __init__(self, rescale: str = "none", rescale_params: Mapping | None = None) -> None:
+        super().__init__(rescale, rescale_params)
 
-    def raw(self, before: np.ndarray, after: np.ndarray, present: np.ndarray) -> np.ndarray:
-        return np.where(present & np.isfinite(after), after, np.nan)
+    def raw(self, before: np.ndarray, after: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        return np.where((draws > 0) & np.isfinite(after), after, np.nan)

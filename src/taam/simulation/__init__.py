@@ -1,0 +1,1 @@
+"""The mixer simulator: mixers on known learning curves, with outcomes, oracles and regret."""

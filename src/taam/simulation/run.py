@@ -1,0 +1,120 @@
+"""``python src/simulate.py``: one method on one preset, one or more seeds, written to a run dir."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from taam.identity import RunIdentity
+from taam.io import atomic_directory, atomic_write_text, write_json
+from taam.mixer.base import MixContext, Mixer
+from taam.mixer.factory import build_mixer
+from taam.mixer.log import MixerLog
+from taam.plots import plot_pi
+from taam.simulation.engine import Trajectory, simulate_mixer
+from taam.simulation.outcomes import outcome
+from taam.simulation.world import World, world_from_config
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir(cfg: DictConfig) -> Path | None:
+    return Path(cfg.cache_dir) if cfg.cache_dir else None
+
+
+def mix_context(world: World, seed: int, cache: Path | None) -> MixContext:
+    """The :class:`MixContext` a method sees in ``world`` (tokens, BP, budget, cap)."""
+    return MixContext(
+        languages=world.languages,
+        unique_tokens=world.unique_sequences * world.tokens_per_sequence,
+        byte_premium=world.byte_premium,
+        total_tokens=world.total_sequences * world.tokens_per_sequence,
+        epoch_cap=world.epoch_cap,
+        seed=seed,
+        cache_dir=cache,
+    )
+
+
+def run_seed(
+    cfg: DictConfig, world: World, seed: int, window: int = 50
+) -> tuple[Mixer, Trajectory]:
+    """Build ``cfg.method`` (with ``cfg.reward``) and run it in ``world`` with ``seed``."""
+    mixer = build_mixer(cfg.method, cfg.reward, mix_context(world, seed, cache_dir(cfg)))
+    trajectory = simulate_mixer(
+        mixer,
+        world,
+        update_interval=cfg.method.update_interval,
+        rng=np.random.default_rng(seed),
+        mixer_log=MixerLog(world.languages, window=window),
+    )
+    return mixer, trajectory
+
+
+def simulate(cfg: DictConfig) -> Path:
+    """Simulate ``cfg.method`` on ``cfg.simulation`` for ``cfg.seeds`` seeds from ``cfg.seed``.
+
+    Writes ``mixer.csv`` and ``plots/pi.png`` of the first seed, ``summary.json`` (per seed
+    and mean ± sd), ``config.yaml`` and, for methods with the typological prior, ``prior.json``.
+    """
+    identity = RunIdentity.of(cfg)
+    out = Path(cfg.output_dir or Path("runs/sim") / identity.name())
+    if out.exists() and not cfg.overwrite:
+        raise FileExistsError(
+            f"{out} already exists; choose another output_dir=..., or overwrite=true to replace it"
+        )
+    world = world_from_config(cfg.simulation, cfg.train.epoch_cap, cache_dir(cfg))
+    start = time.perf_counter()
+    runs = [run_seed(cfg, world, cfg.seed + s, cfg.starve_window) for s in range(cfg.seeds)]
+    wall_clock = time.perf_counter() - start
+    mixer, first = runs[0]
+    results = [outcome(t, world) for _, t in runs]
+    langs = world.languages
+    half = len(first.log.rows) // 2
+    summary = {
+        "status": "completed",
+        **identity.record(),
+        "simulation": cfg.simulation.name,
+        "seeds": cfg.seeds,
+        "steps": world.steps,
+        "updates": len(first.log.rows),
+        "floor": mixer.floor,
+        "final_pi": dict(zip(langs, first.pi[-1].tolist(), strict=True)),
+        "exposures_sequences": dict(zip(langs, first.seen.astype(int).tolist(), strict=True)),
+        "time_at_floor": first.log.time_at_floor(),
+        "time_at_floor_second_half": first.log.time_at_floor(since=half),
+        "mean_pi_second_half": first.log.mean_pi(since=half),
+        "outcome": _mean_sd(results, langs),
+        "wall_clock_s": wall_clock,
+    }
+    with atomic_directory(out) as tmp:
+        first.log.write(tmp / "mixer.csv")
+        plot_pi(tmp / "mixer.csv", tmp / "plots" / "pi.png", summary["floor"])
+        if mixer.prior_report is not None:
+            write_json(tmp / "prior.json", mixer.prior_report)
+        atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_json(tmp / "summary.json", summary)
+    log.info("simulated %d × %d steps in %.2f s -> %s", cfg.seeds, world.steps, wall_clock, out)
+    return out
+
+
+def _mean_sd(results: list[dict], languages: tuple[str, ...]) -> dict:
+    """Mean and sd over seeds of the final π, losses, mean/worst loss, floor time and SNR."""
+
+    def stats(values) -> dict[str, float]:
+        v = np.asarray(values, dtype=np.float64)
+        return {"mean": float(np.mean(v)), "sd": float(np.std(v))}
+
+    return {
+        "pi": {lang: stats([r["pi"][i] for r in results]) for i, lang in enumerate(languages)},
+        "loss": {lang: stats([r["loss"][i] for r in results]) for i, lang in enumerate(languages)},
+        "mean_loss": stats([r["mean"] for r in results]),
+        "worst_loss": stats([r["worst"] for r in results]),
+        "floor_time_second_half": {
+            lang: stats([r["floor_time"][i] for r in results]) for i, lang in enumerate(languages)
+        },
+        "reward_snr": stats([r["snr"] for r in results]),
+    }
