@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+from transformers import PreTrainedModel
 
 from taam.export import babylm_milestones, export_hf, milestone_name
 
@@ -57,7 +58,7 @@ class MilestoneExporter(L.Callback):
         planned_exposures: float,
         units_per_token: np.ndarray,
         state: Callable[[], dict],
-        card: Callable[[], str],
+        card: Callable[[PreTrainedModel], str],
     ) -> None:
         self.out_dir = Path(out_dir)
         self.tokenizer_dir = Path(tokenizer_dir)
@@ -80,6 +81,7 @@ class MilestoneExporter(L.Callback):
                     self.tokenizer_dir,
                     self.out_dir / milestone_name(millions),
                     self.state(),
+                    self.card(module.model),
                 )
                 log.info("milestone: %s at step %d", path.name, module.sampler.step)
 

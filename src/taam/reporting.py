@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import lightning as L
 from omegaconf import DictConfig
+from transformers import PreTrainedModel
 
 from taam.csv_logger import RunCSVLogger
 from taam.data.sampler import MixtureSampler
@@ -20,7 +21,8 @@ from taam.io import write_json
 from taam.mixer.base import Mixer, WindowStats
 from taam.mixer.factory import uses_reward
 from taam.mixer.log import MixerLog
-from taam.model_card import model_card
+from taam.model import count_parameters
+from taam.model_card import RunFacts, model_card
 from taam.plots import plot_metrics, plot_pi
 
 log = logging.getLogger(__name__)
@@ -137,9 +139,10 @@ class RunReporter(L.Callback):
         names = [p.name for p in folder.glob(f"{MILESTONE_PREFIX}*M")] if folder.exists() else []
         return sorted(names, key=lambda n: int(n[len(MILESTONE_PREFIX) : -1]))
 
-    def model_card(self) -> str:
-        """The card for an export made now (the repo id is filled in by push.py)."""
-        return model_card(self.state(), self.branches())
+    def model_card(self, model: PreTrainedModel) -> str:
+        """The card for an export of ``model`` made now (the repo id is filled in by push.py)."""
+        facts = RunFacts.read(self.run_dir, model.config, count_parameters(model))
+        return model_card(self.state(), self.branches(), facts)
 
 
 def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:

@@ -158,7 +158,7 @@ def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Call
             write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
         if trainer.is_global_zero:
             reporter.finish(status=status, error=note)
-            card = reporter.model_card()
+            card = reporter.model_card(module.model)
             export_hf(module.model, data.tokenizer_dir, run_dir / "final", reporter.state(), card)
     except BaseException as err:
         if trainer.is_global_zero:
