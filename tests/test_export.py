@@ -91,7 +91,7 @@ def facts(**changes) -> RunFacts:
             sources={lang: describe_source(f"hf:BabyLM-community/babylm-{lang}") for lang in LANGS},
             licences={lang: source_licence(f"hf:BabyLM-community/babylm-{lang}") for lang in LANGS},
             words={"eng": 33_333_000.0, "nld": 33_332_000.0, "zho": 33_331_000.0},
-            budget_words=100e6,
+            budget=100e6,
             budget_unit="bytes",
             epoch_cap=10.0,
         ),
@@ -131,7 +131,7 @@ def test_model_card_says_what_the_run_was():
         "[`BabyLM-community/babylm-zho`](https://huggingface.co/datasets/BabyLM-community/babylm-zho)",
         "| zho | the Hugging Face dataset",  # a row per language: source, licence, words, exposures
         "| 33,331,000 | 382,205,952 | 9.40 |",
-        "budget 100,000,000",
+        "with a budget of\n100,000,000 English-equivalent words",
         "It keeps the BabyLM 2026 Multilingual Track's budget and epoch rules.",
         "at most 9.40 epochs of any language",
         "@article{auer2002exp3",  # Pstar: EXP3, Exp3.S, URIEL; every run: the byte premium
@@ -148,13 +148,16 @@ def test_a_run_on_the_sample_over_the_budget_is_called_what_it_is():
         sources={lang: describe_source("sample") for lang in LANGS},
         licences={lang: source_licence("sample") for lang in LANGS},
         words={"eng": 90e6, "nld": 90e6, "zho": 90e6},
-        budget_words=270e6,
+        budget=270e6,
     )
     card = model_card({**STATE, "method": "ODM", "reward": None}, [], sample)
     assert "from the embedded sample: Debian 12 documentation" in card
     assert "| GPL-2 / GPL-2+ / CC-BY-SA-3.0 |" in card
     assert "does NOT keep the BabyLM 2026 Multilingual Track's rules" in card
-    assert "(budget 270,000,000; the track allows 100,000,000): NOT met" in card
+    assert (
+        "words of training text (the run's budget: 270,000,000 English-equivalent words; " in card
+    )
+    assert "the track allows 100,000,000): NOT met" in card
     assert "@article{albalak2023odm" in card and "littell2017uriel" not in card
 
 

@@ -18,6 +18,8 @@ from omegaconf import OmegaConf
 from safetensors import safe_open
 from transformers import PretrainedConfig
 
+from taam.data.budget import unit_name
+
 # ISO 639-3 → the ISO 639-1 codes the Hub's language metadata uses.
 HUB_LANGUAGE = {"eng": "en", "nld": "nl", "zho": "zh", "deu": "de", "fra": "fr", "spa": "es"}
 LICENSE = "apache-2.0"
@@ -96,8 +98,8 @@ class RunFacts:
     sources: dict[str, str]  # language → where its training text came from
     licences: dict[str, str]  # language → the licence of that text
     words: dict[str, float]  # language → English-equivalent words selected for training
-    budget_words: float  # the budget, English-equivalent words over all languages
-    budget_unit: str  # what the selection counted: bytes, words or tokens
+    budget: float  # data.budget.total_words_m × 10⁶, in what budget_unit counts
+    budget_unit: str  # what the selection counted: bytes (English-equivalent words), words, tokens
     epoch_cap: float
     authors: tuple[str, ...] = ()  # card.authors: the model's own BibTeX entry needs them
     citation: Mapping[str, str] | None = None  # card.citation: extra fields of that entry
@@ -128,7 +130,7 @@ class RunFacts:
                 lang: float(ledger["languages"][lang]["english_equivalent_words"])
                 for lang in languages
             },
-            budget_words=float(data["budget"]["total_words_m"]) * 1e6,
+            budget=float(data["budget"]["total_words_m"]) * 1e6,
             budget_unit=str(ledger["unit"]),
             epoch_cap=float(cfg["train"]["epoch_cap"]),
             authors=tuple(card.get("authors") or ()),
@@ -202,11 +204,11 @@ def track_rules(facts: RunFacts, state: Mapping) -> tuple[bool, str]:
     limit (≤ 10 epochs per language), as a verdict and the lines that justify it."""
     words = sum(facts.words.values())
     epochs = max(row["epochs"] for row in state["per_language"].values())
-    budget_ok = words <= TRACK_BUDGET_WORDS and facts.budget_words <= TRACK_BUDGET_WORDS
+    budget_ok = words <= TRACK_BUDGET_WORDS
     epochs_ok = epochs <= TRACK_MAX_EPOCHS and facts.epoch_cap <= TRACK_MAX_EPOCHS
     lines = (
-        f"- Budget: {words:,.0f} English-equivalent words of training text (budget "
-        f"{facts.budget_words:,.0f}; the track allows {TRACK_BUDGET_WORDS:,.0f}): "
+        f"- Budget: {words:,.0f} English-equivalent words of training text (the run's budget: "
+        f"{_budget(facts)}; the track allows {TRACK_BUDGET_WORDS:,.0f}): "
         f"{'met' if budget_ok else 'NOT met'}.\n"
         f"- Epochs: at most {epochs:.2f} epochs of any language so far (the run's cap is "
         f"{facts.epoch_cap:g}; the track allows {TRACK_MAX_EPOCHS:g}): "
@@ -277,8 +279,8 @@ license: {LICENSE}
 
 A causal language model ({facts.parameters / 1e6:.2f}M parameters) trained on
 {", ".join(languages)} from {_sources_summary(facts)}, with a budget of
-{facts.budget_words:,.0f} English-equivalent words (word counts adjusted by each language's
-byte premium) and the sampling mix over languages chosen by the TAAM mixer `{state["method"]}`.
+{_budget(facts)} and the sampling mix over languages chosen by the TAAM mixer
+`{state["method"]}`.
 {verdict}
 
 ## The run
@@ -304,9 +306,8 @@ byte premium) and the sampling mix over languages chosen by the TAAM mixer `{sta
 |---|---|---|---:|---:|---:|
 {_data_rows(facts, state)}
 
-The budget is counted in {facts.budget_unit} and converted to English-equivalent words with
-each language's byte premium; no language is shown more than {facts.epoch_cap:g} times its
-unique tokens.
+English-equivalent words are a language's UTF-8 bytes / (5.43 × its byte premium); no language
+is shown more than {facts.epoch_cap:g} times its unique tokens.
 
 ## {TRACK} rules
 
@@ -349,6 +350,10 @@ The works this run builds on:
 {works}
 ```
 """
+
+
+def _budget(facts: RunFacts) -> str:
+    return f"{facts.budget:,.0f} {unit_name(facts.budget_unit)}"
 
 
 def _pi(state: Mapping) -> str:
