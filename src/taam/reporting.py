@@ -128,9 +128,11 @@ class RunReporter(L.Callback):
         plots = self.run_dir / "plots"
         try:
             if (self.run_dir / "mixer.csv").exists():
-                plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor)
+                plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor, self.run_dir.name)
             if (self.run_dir / "metrics.csv").exists():
-                plot_metrics(self.run_dir / "metrics.csv", plots, self.mixer.languages)
+                plot_metrics(
+                    self.run_dir / "metrics.csv", plots, self.mixer.languages, self.run_dir.name
+                )
         except (ValueError, KeyError) as err:  # a run stopped before its first window has no curves
             log.warning("plots skipped: %s", err)
 
