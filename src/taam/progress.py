@@ -19,6 +19,7 @@ import numpy as np
 from lightning.pytorch.callbacks import RichModelSummary, RichProgressBar
 from lightning.pytorch.utilities.model_summary import get_human_readable_count
 from rich import get_console
+from rich.progress import BarColumn
 from rich.table import Table
 
 from taam.mixer.base import WindowStats
@@ -52,9 +53,17 @@ class StepProgressBar(RichProgressBar):
     """``train 120/500 ━━━━ … exposures 492k · π eng 0.31 nld 0.33 zho 0.36 · loss eng 5.2 …``"""
 
     def __init__(self, run_name: str) -> None:
-        # Logs and pipes get 120 columns, as the ledger does (rich would wrap the metrics at 80).
-        super().__init__(console_kwargs=None if sys.stdout.isatty() else {"width": 120})
+        # Logs and pipes get 160 columns: rich would assume 80 and wrap the metrics.
+        super().__init__(console_kwargs=None if sys.stdout.isatty() else {"width": 160})
         self.run_name = run_name
+
+    def configure_columns(self, trainer: L.Trainer) -> list:
+        """Lightning's columns with a shorter bar, leaving the width to π and the losses."""
+        columns = super().configure_columns(trainer)
+        for column in columns:
+            if isinstance(column, BarColumn):
+                column.bar_width = 20
+        return columns
 
     @property
     def total_train_batches(self) -> int:
