@@ -257,7 +257,8 @@ def model_card(
         f"(babylm-org/babylm-eval, `multilingual/`) loads each revision by name:\n\n"
         f"```bash\nbash scripts/zeroshot_model_fast_all.sh --model_name {repo}\n```\n"
         if branches
-        else "This run reached no BabyLM milestone, so the repo has only `main`.\n"
+        else "No BabyLM milestone checkpoint existed when this card was written; `src/push.py` "
+        "writes it again with the repo's branches.\n"
     )
     own = model_bibtex(facts, state, repo_id)
     own_text = f"This model:\n\n```bibtex\n{own}\n```\n\n" if own else ""
@@ -289,7 +290,7 @@ A causal language model ({facts.parameters / 1e6:.2f}M parameters) trained on
 {reward_line}- **Seed**: `{state["seed"]}`
 - **Repo**: `{repo}`
 - **Step**: `{state["step"]}`
-- **Final π** (probability of sampling each language): `{_pi(state)}`
+- **π** (probability of sampling each language, at this step): `{_pi(state)}`
 - **Total token exposures**: `{state["exposures_tokens"]}`
 - **Training wall-clock**: `{state["wall_clock_s"]:.1f} s`
 - **Source run dir**: `{state["run_dir"]}`
