@@ -10,11 +10,15 @@ from types import SimpleNamespace
 
 import httpx2
 import pytest
+import torch
 from huggingface_hub.errors import HfHubHTTPError
+from omegaconf import OmegaConf
+from safetensors.torch import save_file
+from transformers import LlamaConfig
 
 from taam.errors import TaamError
 from taam.hub import git_blob_id, is_transient, plan_push, push, with_retries
-from tests_support import ROOT
+from tests_support import ROOT, compose_config
 
 STATE = {
     "step": 10,
@@ -27,6 +31,10 @@ STATE = {
     "exposures_tokens": 1_000_000,
     "wall_clock_s": 1.0,
     "run_dir": "runs/x",
+    "per_language": {
+        lang: {"exposures_tokens": 500_000, "unique_tokens_seen": 50_000, "epochs": 1.0}
+        for lang in ("eng", "nld")
+    },
 }
 
 
@@ -38,14 +46,24 @@ def http_error(status: int) -> HfHubHTTPError:
 
 
 def export(folder: Path, step: int) -> None:
+    """An export whose weights are one tensor of 100 + step parameters (each step differs)."""
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text("{}")
-    (folder / "model.safetensors").write_bytes(b"w" * (100 + step))
+    LlamaConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2).save_pretrained(folder)
+    save_file({"w": torch.zeros(100 + step, dtype=torch.uint8)}, folder / "model.safetensors")
     (folder / "taam_state.json").write_text(json.dumps({**STATE, "step": step}))
+
+
+def run_files(run_dir: Path) -> None:
+    """The config.yaml and ledger.json a run writes, which the model card reads."""
+    cfg = compose_config(["data.languages=[eng,nld]"])
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    rows = {lang: {"english_equivalent_words": 135_000.0} for lang in ("eng", "nld")}
+    (run_dir / "ledger.json").write_text(json.dumps({"unit": "bytes", "languages": rows}))
 
 
 @pytest.fixture
 def run_dir(tmp_path):
+    run_files(tmp_path)
     export(tmp_path / "final", 30)
     export(tmp_path / "checkpoints" / "chck_2M", 20)
     export(tmp_path / "checkpoints" / "chck_1M", 10)
@@ -108,11 +126,14 @@ def test_push_creates_repo_main_and_one_branch_per_milestone(run_dir):
     assert [c[1] for c in hub.calls if c[0] == "create_branch"] == ["chck_1M", "chck_2M"]
     commits = [c for c in hub.calls if c[0] == "create_commit"]
     assert [c[1] for c in commits] == ["main", "chck_1M", "chck_2M"]
-    # main gets everything; a branch starts as a copy of main and gets what differs
+    # main gets everything; a branch starts as a copy of main and gets what differs (the card
+    # names the branch's own step)
     assert commits[0][2] == ["README.md", "config.json", "model.safetensors", "taam_state.json"]
-    assert commits[1][2] == ["model.safetensors", "taam_state.json"]
+    assert commits[1][2] == ["README.md", "model.safetensors", "taam_state.json"]
     assert "step=20" in commits[2][3]
-    assert sent["main"] and hub.files["chck_2M"]["model.safetensors"] == b"w" * 120
+    weights = (run_dir / "checkpoints/chck_2M/model.safetensors").read_bytes()
+    assert sent["main"] and hub.files["chck_2M"]["model.safetensors"] == weights
+    assert "**Parameters**: 130" in hub.files["main"]["README.md"].decode()
     assert json.loads(hub.files["chck_1M"]["taam_state.json"])["step"] == 10
 
 
@@ -158,5 +179,6 @@ def test_dry_run_prints_the_exact_plan(run_dir):
     assert "me/run" in out and "dry run" in out
     for branch in ("main", "chck_1M", "chck_2M"):
         assert branch in out
-    assert "130" in out and "model.safetensors" in out and "README.md" in out
+    size = (run_dir / "final/model.safetensors").stat().st_size
+    assert f"{size:,}" in out and "model.safetensors" in out and "README.md" in out
     assert out.index("chck_1M") < out.index("chck_2M")

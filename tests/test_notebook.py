@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from ipykernel.kernelspec import write_kernel_spec
@@ -22,6 +24,29 @@ def test_the_committed_notebook_has_no_outputs():
     assert "TAAM_SWEEP_DIR" in parameters.source
 
 
+def run_path_cells(monkeypatch, sweep_dir: str, run_dirs: list[str] | None = None) -> dict:
+    """The parameter and path cells, run as Jupyter would: from notebooks/."""
+    monkeypatch.chdir(NOTEBOOK.parent)
+    monkeypatch.setenv("TAAM_SWEEP_DIR", sweep_dir)
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    namespace: dict = {}
+    for tag in ("parameters", "paths"):
+        [cell] = [c for c in cells if tag in c.metadata.get("tags", [])]
+        exec(cell.source, namespace)
+        if tag == "parameters" and run_dirs is not None:
+            namespace["RUN_DIRS"] = run_dirs
+    return namespace
+
+
+def test_notebook_paths_are_read_from_the_repository_root(monkeypatch, tmp_path):
+    cells = run_path_cells(monkeypatch, "runs/sweeps/2026-11-26_12-00-00")
+    assert cells["sweep"] == ROOT / "runs/sweeps/2026-11-26_12-00-00"
+    assert cells["title"] == "2026-11-26_12-00-00"
+    assert run_path_cells(monkeypatch, str(tmp_path))["sweep"] == tmp_path  # absolute: as given
+    cells = run_path_cells(monkeypatch, "", run_dirs=["runs/a"])
+    assert cells["from_root"]("runs/a") == ROOT / "runs/a" and cells["sweep"] is None
+
+
 @pytest.mark.slow
 def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch):
     sweep_dir = tmp_path / "sweep"
@@ -30,7 +55,8 @@ def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch
             cfg = compose_config([*tiny_overrides, f"method={method}", f"seed={seed}"])
             cfg.run_dir = str(sweep_dir / RunIdentity.of(cfg).name())
             train(cfg)
-    monkeypatch.setenv("TAAM_SWEEP_DIR", str(sweep_dir))  # the parameter cell reads it
+    # the parameter cell reads it; a relative path is read from the repository root
+    monkeypatch.setenv("TAAM_SWEEP_DIR", os.path.relpath(sweep_dir, ROOT))
     # The python3 kernel is this interpreter, whatever kernels the user's Jupyter dirs hold.
     write_kernel_spec(tmp_path / "jupyter" / "kernels" / "python3")
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))

@@ -102,6 +102,11 @@ def test_a_run_crossing_two_milestones_passes_the_compatibility_check(tiny_overr
     assert 1_000_000 <= state["exposures_tokens"] < 1_000_000 + 64 * 64
     assert set(state["per_language"]["zho"]) == {"exposures_tokens", "unique_tokens_seen", "epochs"}
     assert "chck_1M, chck_2M" in (run_dir / "final/README.md").read_text()
+    for name in names:  # every milestone (a Hub branch) carries its own card
+        card = (run_dir / "checkpoints" / name / "README.md").read_text()
+        step = json.loads((run_dir / "checkpoints" / name / "taam_state.json").read_text())["step"]
+        assert f"- **Step**: `{step}`" in card and "| GPL-2 / GPL-2+ / CC-BY-SA-3.0 |" in card
+        assert "Llama-style decoder: 2 layers, hidden size 32" in card
     checks = check_run(run_dir)
     assert [c.name for c in checks] == ["chck_1M", "chck_2M", "final"]
     assert all(c.ok and c.bos_token == "<s>" for c in checks)

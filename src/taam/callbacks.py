@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+from transformers import PreTrainedModel
 
 from taam.data.datamodule import TaamDataModule
 from taam.export import babylm_milestones, export_hf, milestone_name
@@ -58,7 +59,7 @@ class MilestoneExporter(L.Callback):
         planned_exposures: float,
         units_per_token: np.ndarray,
         state: Callable[[], dict],
-        card: Callable[[], str],
+        card: Callable[[PreTrainedModel], str],
     ) -> None:
         self.out_dir = Path(out_dir)
         self.tokenizer_dir = Path(tokenizer_dir)
@@ -74,7 +75,7 @@ class MilestoneExporter(L.Callback):
         data: TaamDataModule,
         unit: str,
         state: Callable[[], dict],
-        card: Callable[[], str],
+        card: Callable[[PreTrainedModel], str],
     ) -> MilestoneExporter:
         """Milestones in ``unit`` (tokens or words) up to the data module's planned exposures."""
         units = data.units_per_token(unit)
@@ -95,6 +96,7 @@ class MilestoneExporter(L.Callback):
                     self.tokenizer_dir,
                     self.out_dir / milestone_name(millions),
                     self.state(),
+                    self.card(module.model),
                 )
                 log.info("milestone: %s at step %d", path.name, module.sampler.step)
 

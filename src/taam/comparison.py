@@ -359,8 +359,10 @@ def write_summary(runs: Sequence[RunRecord], out_dir: str | Path, title: str) ->
     groups = {label: g for label, g in group_by_method(runs).items() if g[0].mixer}
     if groups:
         plots = out_dir / "plots"
-        written.append(save_figure(pi_by_method(groups, languages), plots / "pi_by_method.png"))
-        written.append(save_figure(bpb_by_method(groups, languages), plots / "bpb_by_method.png"))
+        pi_fig = pi_by_method(groups, languages, title)
+        bpb_fig = bpb_by_method(groups, languages, title)
+        written.append(save_figure(pi_fig, plots / "pi_by_method.png"))
+        written.append(save_figure(bpb_fig, plots / "bpb_by_method.png"))
     return written
 
 

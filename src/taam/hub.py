@@ -22,10 +22,11 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from rich.console import Console
 from rich.table import Table
+from transformers import AutoConfig
 
 from taam.errors import TaamError
 from taam.export import STATE_FILE, milestone_dirs
-from taam.model_card import model_card
+from taam.model_card import RunFacts, export_parameters, model_card
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,17 @@ def plan_push(run_dir: str | Path, repo_id: str) -> list[BranchUpload]:
         )
     milestones = milestone_dirs(run_dir)
     branches = [p.name for p in milestones]
-    return [_upload("main", final, repo_id, branches)] + [
-        _upload(p.name, p, repo_id, branches) for p in milestones
+    return [_upload("main", final, run_dir, repo_id, branches)] + [
+        _upload(p.name, p, run_dir, repo_id, branches) for p in milestones
     ]
 
 
-def _upload(branch: str, folder: Path, repo_id: str, branches: list[str]) -> BranchUpload:
+def _upload(
+    branch: str, folder: Path, run_dir: Path, repo_id: str, branches: list[str]
+) -> BranchUpload:
     state = json.loads((folder / STATE_FILE).read_text())
-    card = model_card(state, branches, repo_id=repo_id)
+    facts = RunFacts.read(run_dir, AutoConfig.from_pretrained(folder), export_parameters(folder))
+    card = model_card(state, branches, facts, repo_id=repo_id)
     files = {
         p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != CARD
     }

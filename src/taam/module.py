@@ -20,6 +20,7 @@ from taam.data.sampler import MixtureSampler
 from taam.errors import NonFiniteLoss
 from taam.losses import linear_cross_entropy
 from taam.mixer.base import Mixer, WindowStats
+from taam.progress import window_losses
 
 STATS = ("nats", "bytes", "tokens", "sequences")
 
@@ -152,8 +153,8 @@ class TaamModule(L.LightningModule):
         self.check_finite(window)
         stats = WindowStats.from_matrix(window.cpu().numpy(), self.sampler.close_window())
         self.window.zero_()
-        # The progress bar shows the window's loss: a Python float, so no per-step device sync.
-        self.log("loss", float(stats.nats.sum() / stats.tokens.sum()), prog_bar=True, logger=False)
+        # The progress bar shows the window's losses: Python floats, so no per-step device sync.
+        self.log_dict(window_losses(stats, self.mixer.languages), prog_bar=True, logger=False)
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from taam.io import atomic_write_bytes
 
@@ -27,8 +28,14 @@ def save_figure(fig: Figure, out_png: str | Path) -> Path:
     return atomic_write_bytes(out_png, buffer.getvalue())
 
 
-def plot_pi(mixer_csv_path: str | Path, out_png: str | Path, floor: float | None = None) -> Path:
-    """π per language over token exposures from ``mixer.csv``; the floor γ/K as a dashed line."""
+def plot_pi(
+    mixer_csv_path: str | Path,
+    out_png: str | Path,
+    floor: float | None = None,
+    title: str | None = None,
+) -> Path:
+    """π per language over token exposures from ``mixer.csv``; the floor γ/K as a dashed line;
+    ``title``: the run's name."""
     with open(mixer_csv_path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -40,17 +47,20 @@ def plot_pi(mixer_csv_path: str | Path, out_png: str | Path, floor: float | None
     for lang in languages:
         ax.plot(exposures, [float(r[f"pi_{lang}"]) for r in rows], label=lang)
     _floor_line(ax, floor)
-    ax.set_xlabel("token exposures")
+    _exposure_axis(ax)
     ax.set_ylabel("π (sampling probability)")
     ax.set_ylim(0, 1)
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    _title(fig, title)
     return save_figure(fig, out_png)
 
 
-def plot_metrics(metrics_csv: str | Path, out_dir: str | Path, languages) -> list[Path]:
-    """Per-language training loss (nats/token) and BPB over token exposures from metrics.csv."""
+def plot_metrics(
+    metrics_csv: str | Path, out_dir: str | Path, languages, title: str | None = None
+) -> list[Path]:
+    """Per-language training loss (nats/token) and BPB over token exposures from metrics.csv;
+    ``title``: the run's name."""
     with open(metrics_csv, newline="", encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r.get("exposures_tokens")]
     if not rows:
@@ -70,18 +80,20 @@ def plot_metrics(metrics_csv: str | Path, out_dir: str | Path, languages) -> lis
             ]
             if points:
                 ax.plot(*zip(*points, strict=True), label=lang)
-        ax.set_xlabel("token exposures")
+        _exposure_axis(ax)
         ax.set_ylabel(label)
         ax.legend()
         ax.grid(alpha=0.3)
-        fig.tight_layout()
+        _title(fig, title)
         written.append(save_figure(fig, Path(out_dir) / f"{metric}.png"))
     return written
 
 
-def pi_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]) -> Figure:
+def pi_by_method(
+    groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str], title: str | None = None
+) -> Figure:
     """One panel per method (× reward): π per language over exposures, a thin line per seed,
-    the floor γ/K dashed."""
+    the floor γ/K dashed; ``title``: the sweep's name."""
     fig = Figure(figsize=(4.2 * len(groups), 3.6))
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
     colours = _colours(languages)
@@ -95,17 +107,20 @@ def pi_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[
             _floor_line(ax, runs[0].floor)
             ax.legend(loc="upper right", fontsize="small")
         ax.set_title(f"{label} ({_seeds(runs)})")
-        ax.set_xlabel("token exposures")
+        _exposure_axis(ax)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("π (sampling probability)")
     _language_legend(fig, colours)
-    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    _title(fig, title, rect=(0, 0, 0.9, 1))
     return fig
 
 
-def bpb_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str]) -> Figure:
-    """One panel per language: training BPB over exposures, a line per method (mean of seeds)."""
+def bpb_by_method(
+    groups: Mapping[str, Sequence[RunRecord]], languages: Sequence[str], title: str | None = None
+) -> Figure:
+    """One panel per language: training BPB over exposures, a line per method (mean of seeds);
+    ``title``: the sweep's name."""
     fig = Figure(figsize=(4.2 * len(languages), 3.6))
     axes = fig.subplots(1, len(languages), squeeze=False)[0]
     for ax, lang in zip(axes, languages, strict=True):
@@ -114,11 +129,11 @@ def bpb_by_method(groups: Mapping[str, Sequence[RunRecord]], languages: Sequence
             if curve:
                 ax.plot(*zip(*curve, strict=True), label=f"{label} ({_seeds(runs)})")
         ax.set_title(lang)
-        ax.set_xlabel("token exposures")
+        _exposure_axis(ax)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("training bits per byte")
     axes[-1].legend(fontsize="small")
-    fig.tight_layout()
+    _title(fig, title)
     return fig
 
 
@@ -131,6 +146,19 @@ def _mean_curve(curves: Sequence[Sequence[tuple[float, float]]]) -> list[tuple[f
     return [
         (x, math.fsum(ys) / len(ys)) for x, ys in sorted(by_x.items()) if len(ys) == len(curves)
     ]
+
+
+def _exposure_axis(ax) -> None:
+    """Token exposures with SI prefixes (``100k``, ``1.2M``), so that close ticks stay apart."""
+    ax.set_xlabel("token exposures")
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+
+
+def _title(fig: Figure, title: str | None, rect=(0, 0, 1, 1)) -> None:
+    """The run's or sweep's name above the panels, then a layout that leaves room for it."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=rect)
 
 
 def _floor_line(ax, floor: float | None) -> None:

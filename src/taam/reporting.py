@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import lightning as L
 from omegaconf import DictConfig
+from transformers import PreTrainedModel
 
 from taam.csv_logger import RunCSVLogger
 from taam.data.datamodule import TaamDataModule
@@ -21,7 +22,8 @@ from taam.identity import RunIdentity
 from taam.io import write_json
 from taam.mixer.base import Mixer, WindowStats
 from taam.mixer.log import MixerLog
-from taam.model_card import model_card
+from taam.model import count_parameters
+from taam.model_card import RunFacts, model_card
 from taam.plots import plot_metrics, plot_pi
 
 log = logging.getLogger(__name__)
@@ -131,15 +133,19 @@ class RunReporter(L.Callback):
         plots = self.run_dir / "plots"
         try:
             if (self.run_dir / "mixer.csv").exists():
-                plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor)
+                plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor, self.run_dir.name)
             if (self.run_dir / "metrics.csv").exists():
-                plot_metrics(self.run_dir / "metrics.csv", plots, self.mixer.languages)
+                plot_metrics(
+                    self.run_dir / "metrics.csv", plots, self.mixer.languages, self.run_dir.name
+                )
         except (ValueError, KeyError) as err:  # a run stopped before its first window has no curves
             log.warning("plots skipped: %s", err)
 
-    def model_card(self) -> str:
-        """The card for an export made now (the repo id is filled in by push.py)."""
-        return model_card(self.state(), [p.name for p in milestone_dirs(self.run_dir)])
+    def model_card(self, model: PreTrainedModel) -> str:
+        """The card for an export of ``model`` made now (the repo id is filled in by push.py)."""
+        facts = RunFacts.read(self.run_dir, model.config, count_parameters(model))
+        branches = [p.name for p in milestone_dirs(self.run_dir)]
+        return model_card(self.state(), branches, facts)
 
 
 def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:

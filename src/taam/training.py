@@ -13,7 +13,6 @@ from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
@@ -29,6 +28,7 @@ from taam.mixer.base import Mixer
 from taam.mixer.factory import build_mixer
 from taam.model import build_model, count_parameters
 from taam.module import OptimConfig, ScheduleConfig, TaamModule
+from taam.progress import console_callbacks
 from taam.reporting import RunReporter, record_failure
 from taam.rundir import (
     LAST_CKPT,
@@ -93,7 +93,7 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
         default_root_dir=str(run_dir),
         use_distributed_sampler=False,
         logger=[reporter.csv_logger, *loggers],
-        callbacks=[RichProgressBar(), reporter, checkpoint, milestones, *callbacks],
+        callbacks=[*console_callbacks(run_dir), reporter, checkpoint, milestones, *callbacks],
     )
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
     try:
@@ -102,7 +102,7 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
             write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
         if trainer.is_global_zero:
             reporter.finish(status=status, error=note)
-            card = reporter.model_card()
+            card = reporter.model_card(module.model)
             export_hf(module.model, data.tokenizer_dir, run_dir / "final", reporter.state(), card)
     except BaseException as err:
         if trainer.is_global_zero:

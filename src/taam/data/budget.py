@@ -99,7 +99,7 @@ def select_documents(
         heldout_target = heldout_fraction * share
         if available < share + heldout_target:
             raise DataError(
-                f"the budget asks {share:,.0f} {_unit_name(unit)} of '{lang}' (+{heldout_target:,.0f} "
+                f"the budget asks {share:,.0f} {unit_name(unit)} of '{lang}' (+{heldout_target:,.0f} "
                 f"held out) but its data holds only {available:,.0f} ({sum(d.nbytes for d in docs):,} "
                 f"bytes in {len(docs)} documents). Lower data.budget.total_words_m to at most "
                 f"{available / (1 + heldout_fraction) * len(languages) / 1e6:.4f} with equal shares, "
@@ -128,7 +128,8 @@ def _measure(
     return lambda doc, bp: count_tokens(doc.text)
 
 
-def _unit_name(unit: str) -> str:
+def unit_name(unit: str) -> str:
+    """What a budget in ``unit`` counts, in words a reader understands."""
     return {"bytes": "English-equivalent words", "words": "whitespace words", "tokens": "tokens"}[
         unit
     ]

@@ -114,18 +114,17 @@ def _train(documents: Mapping, tok_cfg: Mapping):
 
 def ledger_table(ledger: Mapping) -> Table:
     """The ledger as a rich table (one row per language, then the totals)."""
-    table = Table(
-        title=f"Budget ledger (unit: {ledger['unit']}, budget {ledger['budget'] / 1e6:.4f}M)"
-    )
+    counted = budget_rules.unit_name(ledger["unit"])
+    table = Table(title=f"Budget ledger: budget {ledger['budget']:,.0f} {counted}")
     for column in (
         "language",
         "documents",
         "bytes",
         "words",
         "tokens",
-        "BP",
+        "byte premium",
         "eng-equiv words",
-        "share",
+        "budget share",  # the language's part of the budget, in the title's unit
     ):
         table.add_column(column, justify="right")
     rows = [

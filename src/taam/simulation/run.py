@@ -92,7 +92,7 @@ def simulate(cfg: DictConfig) -> Path:
     }
     with atomic_directory(out) as tmp:
         first.log.write(tmp / "mixer.csv")
-        plot_pi(tmp / "mixer.csv", tmp / "plots" / "pi.png", summary["floor"])
+        plot_pi(tmp / "mixer.csv", tmp / "plots" / "pi.png", summary["floor"], out.name)
         if mixer.prior_report is not None:
             write_json(tmp / "prior.json", mixer.prior_report)
         atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

@@ -1,0 +1,37 @@
+"""What a run prints: the ledger's labels, steps out of max_steps, exposures, π and the
+per-language loss in the progress bar, one line on resume; no Epoch 0/-2, v_num or FLOPs."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from taam.training import train
+from tests_support import compose_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_console_shows_steps_exposures_pi_and_losses_and_says_when_it_resumes(
+    tiny_overrides, capsys, caplog
+):
+    caplog.set_level(logging.INFO)
+    first = [*tiny_overrides, "method=exp3", "run_dir=${paths.runs_dir}/console"]
+    run_dir = train(compose_config([*first, "train.max_steps=10"]))
+    out = " ".join(capsys.readouterr().out.split())  # a narrow terminal wraps the metrics
+    assert "Budget ledger: budget 30,000 English-equivalent words" in out
+    assert "budget share" in out and "unit: bytes" not in out
+    assert re.search(r"train .*10/10 ", out), out
+    assert re.search(r"exposures: 2\.56k π: eng 0\.\d\d nld 0\.\d\d zho 0\.\d\d", out), out
+    assert re.search(r"loss: eng \d+\.\d\d nld \d+\.\d\d zho \d+\.\d\d", out), out
+    for absent in ("Epoch", "v_num", "FLOPs"):
+        assert absent not in out, absent
+    assert "resuming" not in caplog.text
+
+    caplog.clear()
+    train(compose_config([*first, "resume=true", "train.max_steps=20"]))
+    out = " ".join(capsys.readouterr().out.split())
+    assert re.search(r"train .*20/20 ", out), out  # the run's own step count, not 10/10
+    assert f"resuming {run_dir.name} from step 10 (exposures 2.56k: eng " in caplog.text
