@@ -7,7 +7,6 @@ import logging
 import warnings
 from pathlib import Path
 
-import transformers
 from rich.logging import RichHandler
 
 from taam.errors import TaamError
@@ -53,6 +52,8 @@ def setup_logging(run_dir: Path | None = None, level: int = logging.INFO) -> Non
     Library chatter (Lightning's tips and device banners, per-file save progress bars) is
     turned down so that the run's own lines and the step progress bar stay readable.
     """
+    import transformers  # lazily: entry scripts check their config before the heavy imports
+
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
