@@ -25,9 +25,9 @@ class ConfigError(TaamError, ValueError):
     """A config value is unknown, of the wrong type or out of range."""
 
 
-def rule(need: str, ok: Callable[[Any], bool] = lambda _: True, default: Any = MISSING) -> Any:
-    """A schema field: ``need`` says in words what ``ok`` accepts (it goes into the error)."""
-    return field(default=default, metadata={"need": need, "ok": ok})
+def rule(need: str, ok: Callable[[Any], bool] = lambda _: True) -> dict[str, Any]:
+    """A schema field's metadata: ``need`` says in words what ``ok`` accepts (for the error)."""
+    return {"need": need, "ok": ok}
 
 
 def _positive(x: float) -> bool:
@@ -48,98 +48,115 @@ def _unit_interval(x: float) -> bool:
 
 @dataclass(kw_only=True)
 class TrainSchema:
-    global_batch: int = rule("a positive integer (sequences per step)", _positive)
-    max_steps: int = rule("a positive integer", _positive)
-    lr: float = rule("a finite number ≥ 0", _non_negative)
-    weight_decay: float = rule("a number ≥ 0", _non_negative)
-    betas: list = rule("two numbers in [0, 1)", lambda b: len(b) == 2 and all(map(_fraction, b)))
-    warmup_steps: int = rule("an integer ≥ 0", _non_negative)
-    min_lr_ratio: float = rule("a number in [0, 1]", _unit_interval)
-    epoch_cap: float = rule("a positive number", _positive)
-    checkpoint_every_steps: int = rule("a positive integer", _positive)
-    milestone_unit: str = rule("tokens or words", lambda u: u in ("tokens", "words"))
-    plots: bool = rule("true or false")
-    compile: bool = rule("true or false")
+    global_batch: int = field(metadata=rule("a positive integer (sequences per step)", _positive))
+    max_steps: int = field(metadata=rule("a positive integer", _positive))
+    lr: float = field(metadata=rule("a finite number ≥ 0", _non_negative))
+    weight_decay: float = field(metadata=rule("a number ≥ 0", _non_negative))
+    betas: list = field(
+        metadata=rule("two numbers in [0, 1)", lambda b: len(b) == 2 and all(map(_fraction, b)))
+    )
+    warmup_steps: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    min_lr_ratio: float = field(metadata=rule("a number in [0, 1]", _unit_interval))
+    epoch_cap: float = field(metadata=rule("a positive number", _positive))
+    checkpoint_every_steps: int = field(metadata=rule("a positive integer", _positive))
+    milestone_unit: str = field(
+        metadata=rule("tokens or words", lambda u: u in ("tokens", "words"))
+    )
+    plots: bool = field(metadata=rule("true or false"))
+    compile: bool = field(metadata=rule("true or false"))
 
 
 @dataclass(kw_only=True)
 class ModelSchema:
-    arch: str = rule("llama or gpt2", lambda a: a in ("llama", "gpt2"))
-    hidden_size: int = rule("a positive integer", _positive)
-    num_layers: int = rule("a positive integer", _positive)
-    num_heads: int = rule("a positive integer", _positive)
-    intermediate_size: int = rule("a positive integer", _positive)
-    seq_len: int = rule("an integer ≥ 2", lambda n: n >= 2)
-    tie_word_embeddings: bool = rule("true or false")
-    dropout: float = rule("a number in [0, 1)", _fraction)
+    arch: str = field(metadata=rule("llama or gpt2", lambda a: a in ("llama", "gpt2")))
+    hidden_size: int = field(metadata=rule("a positive integer", _positive))
+    num_layers: int = field(metadata=rule("a positive integer", _positive))
+    num_heads: int = field(metadata=rule("a positive integer", _positive))
+    intermediate_size: int = field(metadata=rule("a positive integer", _positive))
+    seq_len: int = field(metadata=rule("an integer ≥ 2", lambda n: n >= 2))
+    tie_word_embeddings: bool = field(metadata=rule("true or false"))
+    dropout: float = field(metadata=rule("a number in [0, 1)", _fraction))
 
 
 @dataclass(kw_only=True)
 class BudgetSchema:
-    total_words_m: float = rule("a positive number of millions of words", _positive)
-    unit: str = rule("bytes, words or tokens", lambda u: u in ("bytes", "words", "tokens"))
-    allocation: Any = rule("equal or a weight per language", default="equal")
+    total_words_m: float = field(metadata=rule("a positive number of millions of words", _positive))
+    unit: str = field(
+        metadata=rule("bytes, words or tokens", lambda u: u in ("bytes", "words", "tokens"))
+    )
+    allocation: Any = field(default="equal", metadata=rule("equal or a weight per language"))
 
 
 @dataclass(kw_only=True)
 class TokenizerSchema:
-    vocab_size: int = rule("an integer ≥ 256", lambda v: v >= 256)
-    sample_bytes_per_language: int = rule("a positive integer", _positive)
+    vocab_size: int = field(metadata=rule("an integer ≥ 256", lambda v: v >= 256))
+    sample_bytes_per_language: int = field(metadata=rule("a positive integer", _positive))
 
 
 @dataclass(kw_only=True)
 class DataSchema:
-    languages: list = rule("a non-empty list of ISO 639-3 codes", lambda ls: len(ls) > 0)
-    source: dict = rule("a source per language")
-    byte_premium: dict = rule("a byte premium per language", default=None)
-    budget: BudgetSchema = rule("a budget")
-    heldout_fraction: float = rule("a number in (0, 1)", lambda f: 0 < f < 1)
-    seed: int = rule("an integer ≥ 0", _non_negative)
-    tokenizer: TokenizerSchema = rule("tokenizer settings")
+    languages: list = field(
+        metadata=rule("a non-empty list of ISO 639-3 codes", lambda ls: len(ls) > 0)
+    )
+    source: dict = field(metadata=rule("a source per language"))
+    byte_premium: dict = field(default=None, metadata=rule("a byte premium per language"))
+    budget: BudgetSchema = field(metadata=rule("a budget"))
+    heldout_fraction: float = field(metadata=rule("a number in (0, 1)", lambda f: 0 < f < 1))
+    seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    tokenizer: TokenizerSchema = field(metadata=rule("tokenizer settings"))
 
 
 @dataclass(kw_only=True)
 class PriorSchema:
-    feature_sets: list = rule("a non-empty list of URIEL feature sets", lambda s: len(s) > 0)
-    temperature: float = rule("a positive number (T)", _positive)
+    feature_sets: list = field(
+        metadata=rule("a non-empty list of URIEL feature sets", lambda s: len(s) > 0)
+    )
+    temperature: float = field(metadata=rule("a positive number (T)", _positive))
 
 
 @dataclass(kw_only=True)
 class MixerSchema:
     """Every parameter some method's mixer takes; each method's target uses its own subset."""
 
-    _target_: str = rule("the mixer's import path")
-    _partial_: bool = rule("true", default=True)
-    init: str = rule("uniform, prior or natural", lambda i: i in ("uniform", "prior", "natural"), "")
-    prior: PriorSchema = rule("the prior's settings", default=None)
-    gamma: float = rule("a number in (0, 1] (γ; the floor is γ/K)", lambda g: 0 < g <= 1, 0.1)
-    eta: float = rule("a positive number (η)", _positive, 0.1)
-    beta: float = rule("a number in [0, 1) (EMA)", _fraction, 0.9)
-    alpha: float = rule("a number in [0, 1] (Exp3.S sharing)", _unit_interval, 0.0)
-    warmup_steps: int = rule("an integer ≥ 0", _non_negative, 0)
-    reward: dict = rule("a reward node", default=None)
-    reward_ema: float = rule("a number in [0, 1)", _fraction, 0.9)
-    tau: float = rule("a positive number (τ)", _positive, 1.0)
-    max_epochs: float = rule("a positive number", _positive, 1.0)
+    _target_: str = field(metadata=rule("the mixer's import path"))
+    _partial_: bool = field(default=True, metadata=rule("true"))
+    init: str = field(
+        default="",
+        metadata=rule("uniform, prior or natural", lambda i: i in ("uniform", "prior", "natural")),
+    )
+    prior: PriorSchema = field(default=None, metadata=rule("the prior's settings"))
+    gamma: float = field(
+        default=0.1, metadata=rule("a number in (0, 1] (γ; the floor is γ/K)", lambda g: 0 < g <= 1)
+    )
+    eta: float = field(default=0.1, metadata=rule("a positive number (η)", _positive))
+    beta: float = field(default=0.9, metadata=rule("a number in [0, 1) (EMA)", _fraction))
+    alpha: float = field(
+        default=0.0, metadata=rule("a number in [0, 1] (Exp3.S sharing)", _unit_interval)
+    )
+    warmup_steps: int = field(default=0, metadata=rule("an integer ≥ 0", _non_negative))
+    reward: dict = field(default=None, metadata=rule("a reward node"))
+    reward_ema: float = field(default=0.9, metadata=rule("a number in [0, 1)", _fraction))
+    tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
+    max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
 
 
 @dataclass(kw_only=True)
 class MethodSchema:
-    name: str = rule("the method's name")
-    adaptive: bool = rule("true or false")
-    uses_reward: bool = rule("true or false", default=False)
-    update_interval: int = rule("a positive integer (steps per window)", _positive)
-    mixer: MixerSchema = rule("the mixer node")
+    name: str = field(metadata=rule("the method's name"))
+    adaptive: bool = field(metadata=rule("true or false"))
+    uses_reward: bool = field(default=False, metadata=rule("true or false"))
+    update_interval: int = field(metadata=rule("a positive integer (steps per window)", _positive))
+    mixer: MixerSchema = field(metadata=rule("the mixer node"))
 
 
 @dataclass(kw_only=True)
 class RunSchema:
-    seed: int = rule("an integer ≥ 0", _non_negative)
-    resume: bool = rule("true or false")
-    train: TrainSchema = rule("the train settings")
-    model: ModelSchema = rule("the model settings")
-    data: DataSchema = rule("the data settings")
-    method: MethodSchema = rule("the method settings")
+    seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    resume: bool = field(metadata=rule("true or false"))
+    train: TrainSchema = field(metadata=rule("the train settings"))
+    model: ModelSchema = field(metadata=rule("the model settings"))
+    data: DataSchema = field(metadata=rule("the data settings"))
+    method: MethodSchema = field(metadata=rule("the method settings"))
 
 
 def validate_train_config(cfg: DictConfig) -> None:
