@@ -15,7 +15,8 @@ from pathlib import Path
 
 from transformers import GenerationConfig, PreTrainedModel
 
-from taam.io import atomic_directory, commit_directory, write_json
+from taam.checkpoint_io import check_finite_weights, tensor_bytes
+from taam.io import NO_SPACE, atomic_directory, commit_directory, disk_full, write_json
 
 STATE_FILE = "taam_state.json"
 MILESTONE_PREFIX = "chck_"
@@ -40,6 +41,7 @@ def export_hf(
 ) -> Path:
     """Write an HF-format directory atomically (replacing an older one only once complete)."""
     out_dir = Path(out_dir)
+    check_finite_weights(model.parameters(), f"{out_dir.name}/")
     tmp = atomic_directory(out_dir)
     try:
         model.save_pretrained(tmp, safe_serialization=True)
@@ -54,7 +56,9 @@ def export_hf(
         write_json(tmp / STATE_FILE, dict(state))
         if card is not None:
             (tmp / "README.md").write_text(card, encoding="utf-8")
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            raise disk_full(out_dir, tensor_bytes(model.state_dict()), err) from err
         raise
     return commit_directory(tmp, out_dir)

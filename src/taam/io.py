@@ -1,15 +1,85 @@
-"""Atomic file writes: a reader never sees a half-written file (temporary name, then rename)."""
+"""Atomic file writes: a reader never sees a half-written file (temporary name, then rename).
+
+Temporaries are staged next to their destination (never in ``$TMPDIR``), named
+``.<name>.<random>.tmp``; a write that fills the disk deletes its temporary and raises
+:class:`DiskFull` naming the path and the space needed. :func:`remove_stale_temporaries`
+clears what a killed process left.
+"""
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from taam.errors import TaamError
+
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file size limit
+
+
+class DiskFull(TaamError, OSError):
+    """A write ran out of space; its partial temporary file was deleted."""
+
+
+def disk_full(path: Path, needed_bytes: int | None, err: OSError) -> DiskFull:
+    """The one-line error for a write of ``path`` that ran out of space."""
+    free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+    need = f"about {needed_bytes / 1e6:,.1f} MB" if needed_bytes else "more space"
+    return DiskFull(
+        f"no space left writing {path} ({err.strerror}): it needs {need} and "
+        f"{free / 1e6:,.1f} MB are free there; free some space or move run_dir, then resume."
+    )
+
+
+@contextmanager
+def staged(path: str | Path, needed_bytes: int | None = None) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; rename it over ``path`` on success.
+
+    On any failure the temporary is deleted; a full disk becomes :class:`DiskFull`.
+    """
+    path = Path(path)
+    fd, tmp = _temporary_file(path)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.errno in NO_SPACE:
+            raise disk_full(path, needed_bytes, err) from err
+        raise
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the ``.*.tmp`` files and folders a killed write left under ``folder``.
+
+    A ``.<name>.old`` folder is what :func:`commit_directory` moved aside: it goes back to
+    ``<name>`` if a kill came before the new one was in place, and is deleted otherwise.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    for old in folder.rglob(".*.old"):
+        final = old.with_name(old.name[1 : -len(".old")])
+        if not final.exists():
+            os.replace(old, final)
+    stale = [*folder.rglob(".*.tmp"), *folder.rglob(".*.old")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def _umask() -> int:
@@ -28,16 +98,10 @@ def _temporary_file(path: Path) -> tuple[int, str]:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
-    fd, tmp = _temporary_file(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged(path, len(data)) as tmp, tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 
@@ -54,16 +118,10 @@ def write_json(path: str | Path, obj: Any) -> Path:
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Path:
     """Write ``rows`` (dicts) with a fixed column order, atomically."""
     path = Path(path)
-    fd, tmp = _temporary_file(path)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 

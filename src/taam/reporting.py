@@ -3,7 +3,6 @@ the export state file and the model card, and what it hands to loggers such as W
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -140,22 +139,3 @@ class RunReporter(L.Callback):
     def model_card(self) -> str:
         """The card for an export made now (the repo id is filled in by push.py)."""
         return model_card(self.state(), self.branches())
-
-
-def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:
-    """Mark ``summary.json`` failed with the error, keeping what an earlier write recorded.
-
-    A run that fails before training starts has no summary yet: it gets the run's identity.
-    """
-    path = run_dir / "summary.json"
-    identity = {
-        "status": "failed",
-        "method": cfg.method.name,
-        "reward": cfg.reward.name if uses_reward(cfg.method) else None,
-        "seed": int(cfg.seed),
-        "languages": list(cfg.data.languages),
-        "run_dir": str(run_dir),
-    }
-    summary = identity | (json.loads(path.read_text()) if path.exists() else {})
-    summary |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-    write_json(path, summary)

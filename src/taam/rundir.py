@@ -27,25 +27,6 @@ def run_name(
     return f"{date.isoformat()}_{method_part}_seed{seed}"
 
 
-def prepare_run_dir(path: str | Path, resume: bool) -> Path:
-    """Create a new run directory, or check that a resumed one has its checkpoint."""
-    path = Path(path)
-    if resume:
-        if not (path / LAST_CKPT).exists():
-            raise RunDirError(
-                f"cannot resume {path}: it has no {LAST_CKPT}. Start a new run without resume=true, "
-                f"or point run_dir at the run to continue."
-            )
-        return path
-    if path.exists() and any(path.iterdir()):
-        raise RunDirError(
-            f"run directory {path} already exists; nothing was overwritten. Pass resume=true to "
-            f"continue it, or choose another with run_dir=<path> (or another seed)."
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def setup_logging(run_dir: Path | None = None, level: int = logging.INFO) -> None:
     """Rich console logging, plus ``train.log`` in the run directory.
 

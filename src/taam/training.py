@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoTokenizer
 
 from taam.callbacks import MilestoneExporter, ResumeCheckpoint
+from taam.checkpoint_io import StagedCheckpointIO, checkpoint_step
 from taam.data.budget import check_ledger
 from taam.data.prepare import PreparedData, prepare_data, print_ledger
 from taam.data.sampler import DataExhausted, MixtureSampler
@@ -31,8 +33,11 @@ from taam.mixer.base import MixContext, Mixer
 from taam.mixer.factory import build_mixer, uses_reward
 from taam.model import build_model, count_parameters
 from taam.module import TaamModule
-from taam.reporting import RunReporter, record_failure
-from taam.rundir import LAST_CKPT, RunDirError, prepare_run_dir, run_name, setup_logging
+from taam.preemption import Interrupted, Preemption, interrupted_note, preempted_signal
+from taam.reporting import RunReporter
+from taam.run_claim import claim_run_dir
+from taam.run_status import Attempt
+from taam.rundir import LAST_CKPT, RunDirError, run_name, setup_logging
 
 log = logging.getLogger(__name__)
 RUN_DIR_ENV = "TAAM_RUN_DIR"
@@ -113,15 +118,21 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     """
     rank = global_rank()
     run_dir = resolve_run_dir(cfg, rank)
-    if rank == 0:
-        prepare_run_dir(run_dir, bool(cfg.resume))
-    setup_logging(run_dir if rank == 0 else None)
-    try:
+    if rank > 0:  # rank 0 claims the directory and records the attempt
         _train(cfg, run_dir, rank, callbacks)
-    except Exception as err:
-        if rank == 0:
-            record_failure(run_dir, cfg, err)
-        raise
+        return run_dir
+    with claim_run_dir(run_dir, bool(cfg.resume)):
+        setup_logging(run_dir)
+        attempt = Attempt(run_dir, cfg)
+        try:
+            _train(cfg, run_dir, rank, callbacks)
+        except Exception as err:
+            attempt.close(err)
+            raise
+        except Interrupted:
+            attempt.close()
+            raise
+        attempt.close()
     return run_dir
 
 
@@ -153,13 +164,19 @@ def _train(cfg: DictConfig, run_dir: Path, rank: int, callbacks: Sequence[L.Call
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
     os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP ranks launched by Lightning inherit it
     try:
-        status, note = _fit(trainer, module, loader, ckpt)
+        status, note = _fit(trainer, module, loader, ckpt, run_dir)
         if trainer.world_size > 1:
             write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
         if trainer.is_global_zero:
+            if status != "interrupted":  # final/ first: summary.json comes last
+                card = reporter.model_card()
+                state = reporter.state()
+                export_hf(module.model, data.tokenizer_dir, run_dir / "final", state, card)
             reporter.finish(status=status, error=note)
-            card = reporter.model_card()
-            export_hf(module.model, data.tokenizer_dir, run_dir / "final", reporter.state(), card)
+        if status == "interrupted":
+            raise Interrupted(preempted_signal(trainer))
+    except Interrupted:
+        raise
     except BaseException as err:
         if trainer.is_global_zero:
             reporter.finish(status="failed", error=f"{type(err).__name__}: {err}")
@@ -248,6 +265,7 @@ def build_trainer(
     checkpoint = ResumeCheckpoint(
         run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
     )
+    callbacks = [Preemption(checkpoint), *callbacks]
     return instantiate(
         cfg.trainer,
         max_steps=int(cfg.train.max_steps),
@@ -255,18 +273,23 @@ def build_trainer(
         use_distributed_sampler=False,
         logger=loggers,
         callbacks=[RichProgressBar(), reporter, checkpoint, milestones, *callbacks],
+        plugins=[StagedCheckpointIO()],  # last.ckpt staged next to itself, not in $TMPDIR
     )
 
 
 def _fit(
-    trainer: L.Trainer, module: TaamModule, loader, ckpt: str | None
+    trainer: L.Trainer, module: TaamModule, loader, ckpt: str | None, run_dir: Path
 ) -> tuple[str, str | None]:
-    """Train; return the status (completed or stopped) and why a run stopped early."""
+    """Train; return the status (completed, stopped or interrupted) and why it ended early."""
     try:
         trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt)
     except DataExhausted as err:  # every language reached its epoch cap: a normal end
         log.warning("training stopped early: %s", err)
         return "stopped", str(err)
+    except SIGTERMException:  # SIGTERM or SIGINT: Preemption saved last.ckpt at this step
+        note = interrupted_note(trainer, module.sampler.step, run_dir)
+        log.warning("%s", note)
+        return "interrupted", note
     return ("stopped" if trainer.interrupted else "completed"), None
 
 
@@ -285,11 +308,7 @@ def copy_heldout(data: PreparedData, out_dir: Path) -> None:
 
 
 def _resume_step(run_dir: Path, cfg: DictConfig) -> int | None:
-    if not cfg.resume:
-        return None
-    return int(
-        torch.load(run_dir / LAST_CKPT, map_location="cpu", weights_only=False)["global_step"]
-    )
+    return checkpoint_step(run_dir / LAST_CKPT) if cfg.resume else None
 
 
 def _units_per_token(cfg: DictConfig, data: PreparedData, languages: tuple[str, ...]) -> np.ndarray:
