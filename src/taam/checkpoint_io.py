@@ -56,8 +56,9 @@ class StagedCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
     ) -> None:
         path = Path(path)
-        with staged(path, tensor_bytes(checkpoint)) as tmp:
-            torch.save(checkpoint, tmp)
+        # Through a Python file, so that a full disk surfaces as the OSError behind torch's error.
+        with staged(path, tensor_bytes(checkpoint)) as tmp, tmp.open("wb") as f:
+            torch.save(checkpoint, f)
 
 
 def checkpoint_step(path: Path) -> int:

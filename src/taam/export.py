@@ -16,7 +16,7 @@ from pathlib import Path
 from transformers import GenerationConfig, PreTrainedModel
 
 from taam.checkpoint_io import check_finite_weights, tensor_bytes
-from taam.io import NO_SPACE, atomic_directory, commit_directory, disk_full, write_json
+from taam.io import atomic_directory, commit_directory, disk_full, out_of_space, write_json
 
 STATE_FILE = "taam_state.json"
 MILESTONE_PREFIX = "chck_"
@@ -58,7 +58,8 @@ def export_hf(
             (tmp / "README.md").write_text(card, encoding="utf-8")
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, OSError) and err.errno in NO_SPACE:
-            raise disk_full(out_dir, tensor_bytes(model.state_dict()), err) from err
+        cause = out_of_space(err)
+        if cause is not None:
+            raise disk_full(out_dir, tensor_bytes(model.state_dict()), cause) from err
         raise
     return commit_directory(tmp, out_dir)

@@ -50,14 +50,21 @@ def staged(path: str | Path, needed_bytes: int | None = None) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except OSError as err:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        if err.errno in NO_SPACE:
-            raise disk_full(path, needed_bytes, err) from err
+        cause = out_of_space(err)
+        if cause is not None:
+            raise disk_full(path, needed_bytes, cause) from err
         raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def out_of_space(err: BaseException | None) -> OSError | None:
+    """The disk-full ``OSError`` behind ``err``, if any (torch.save wraps it in a RuntimeError)."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            return err
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:

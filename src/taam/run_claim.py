@@ -1,8 +1,9 @@
 """Claiming a run directory: atomically, for one process at a time, never losing a run.
 
 A new run creates its directory with ``mkdir`` (no ``exist_ok``): of two processes, one wins.
-Every run then holds an exclusive ``flock`` on ``<run>/.lock`` while it works (released by
-the kernel if the process dies), so two resumes cannot interleave. A directory that holds
+Every run then holds an exclusive ``flock`` on the directory itself while it works (released
+by the kernel if the process dies; no lock file is left behind), so two resumes cannot
+interleave. A directory that holds
 no training state (no ``last.ckpt``, export or milestone: its attempt failed or was killed
 before training) may be claimed again by the same command. Temporaries a killed write left
 are removed once the lock is held.
@@ -20,8 +21,6 @@ from taam.checkpoint_io import checkpoint_step
 from taam.io import remove_stale_temporaries
 from taam.run_status import read_summary
 from taam.rundir import LAST_CKPT, RunDirError
-
-LOCK = ".lock"
 
 
 def holds_training_state(path: Path) -> bool:
@@ -46,7 +45,7 @@ def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Path]:
             _check_reusable(path)
     elif not path.is_dir():
         raise RunDirError(f"cannot resume {path}: it does not exist; point run_dir at the run.")
-    fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
