@@ -206,7 +206,8 @@ def copy_of(reference: Path, name: str) -> Path:
 def test_a_refused_resume_changes_neither_outcome_nor_config(base, reference):
     run_dir = copy_of(reference, "refused")
     config = (run_dir / "config.yaml").read_text()
-    cfg = compose_config([*overrides(base), "method=uniform", f"run_dir={run_dir}", "resume=true"])
+    other_method = [o for o in overrides(base) if not o.startswith("method")] + ["method=uniform"]
+    cfg = compose_config([*other_method, f"run_dir={run_dir}", "resume=true"])
     with pytest.raises(RunDirError, match="method Pstar → Uniform"):
         train(cfg)
     summary = json.loads((run_dir / "summary.json").read_text())
