@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,27 +52,24 @@ def encode_documents(
     docs: Sequence[Document],
     dtype: np.dtype,
     on_batch: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """BOS + ids + EOS per document, concatenated; returns (tokens, doc offsets with end).
+) -> Iterator[tuple[np.ndarray, list[int]]]:
+    """BOS + ids + EOS per document, a batch at a time: yields (tokens, document lengths).
 
-    ``on_batch(n)`` is told the number of documents each encoded batch held (progress).
+    Streaming keeps memory bounded by one batch, not the whole split. ``on_batch(n)`` is told
+    the number of documents each encoded batch held (progress).
     """
     backend = tokenizer.backend_tokenizer
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    pieces, lengths = [], []
     for start in range(0, len(docs), ENCODE_BATCH):
         batch = [d.text for d in docs[start : start + ENCODE_BATCH]]
         if on_batch is not None:
             on_batch(len(batch))
+        pieces = []
         for enc in backend.encode_batch(batch, add_special_tokens=False):
             ids = np.empty(len(enc.ids) + 2, dtype=dtype)
             ids[0], ids[1:-1], ids[-1] = bos, enc.ids, eos
             pieces.append(ids)
-            lengths.append(len(ids))
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
-    return tokens, offsets
+        yield np.concatenate(pieces), [len(ids) for ids in pieces]
 
 
 def write_shards(
@@ -117,13 +114,18 @@ def _write_split(
     advance: Callable[[int], None],
 ) -> int:
     """One language's split: tokens, document offsets, and for held-out the texts too."""
-    tokens, offsets = encode_documents(tokenizer, docs, dtype, on_batch=advance)
-    tokens.tofile(folder / f"{split}.bin")
+    lengths: list[int] = []
+    with (folder / f"{split}.bin").open("wb") as out:
+        for tokens, batch_lengths in encode_documents(tokenizer, docs, dtype, on_batch=advance):
+            tokens.tofile(out)
+            lengths += batch_lengths
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
     np.save(folder / f"{split}_docs.npy", offsets)
     if split == "heldout":  # evaluation scores the text itself, with any tokenizer
         with (folder / "heldout.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps({"text": d.text}, ensure_ascii=False) + "\n" for d in docs)
-    return len(tokens)
+    return int(offsets[-1])
 
 
 @dataclass
