@@ -184,4 +184,5 @@ def test_bad_input_is_one_error_line_and_leaves_runs_untouched(case, world):
     assert "Traceback" not in result.stderr + result.stdout
     assert len(errors) == 1 and errors[0].startswith("error: "), result.stderr[-3000:]
     assert expected in errors[0]
+    print(f"{case}: {errors[0]}")  # pytest -rP lists every case with its message
     assert snapshot(world["existing"]) == before

@@ -53,6 +53,11 @@ def overrides(base: Path, cache: Path | None = None) -> list[str]:
     ]
 
 
+def uniform(base: Path) -> list[str]:
+    """The same run with method=uniform (whose mixer has no warm-up to override)."""
+    return [o for o in overrides(base) if not o.startswith("method")] + ["method=uniform"]
+
+
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
@@ -175,12 +180,11 @@ def test_weights_that_went_nan_are_never_checkpointed_or_exported(base):
     """lr=1e6: the window's loss can still be finite when the weights already are not."""
     cfg = compose_config(
         [
-            *overrides(base),
+            *uniform(base),
             "run_dir=${paths.runs_dir}/nan",
             "train.lr=1e6",
             "train.checkpoint_every_steps=2",
             "train.max_steps=30",
-            "method=uniform",
         ]
     )
     with pytest.raises(TaamError, match="non-finite"):
@@ -206,8 +210,7 @@ def copy_of(reference: Path, name: str) -> Path:
 def test_a_refused_resume_changes_neither_outcome_nor_config(base, reference):
     run_dir = copy_of(reference, "refused")
     config = (run_dir / "config.yaml").read_text()
-    other_method = [o for o in overrides(base) if not o.startswith("method")] + ["method=uniform"]
-    cfg = compose_config([*other_method, f"run_dir={run_dir}", "resume=true"])
+    cfg = compose_config([*uniform(base), f"run_dir={run_dir}", "resume=true"])
     with pytest.raises(RunDirError, match="method Pstar → Uniform"):
         train(cfg)
     summary = json.loads((run_dir / "summary.json").read_text())
