@@ -3,9 +3,9 @@
 A new run creates its directory with ``mkdir`` (no ``exist_ok``): of two processes, one wins.
 Every run then holds an exclusive ``flock`` on the directory itself while it works (released
 by the kernel if the process dies; no lock file is left behind), so two resumes cannot
-interleave. A directory that holds
-no training state (no ``last.ckpt``, export or milestone: its attempt failed or was killed
-before training) may be claimed again by the same command. Temporaries a killed write left
+interleave. A TAAM run directory
+that holds no training state (no ``last.ckpt``, export or milestone: its attempt failed or
+was killed before training) may be claimed again by the same command. Temporaries a killed write left
 are removed once the lock is held.
 """
 
@@ -65,15 +65,23 @@ def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Path]:
 
 
 def _check_reusable(path: Path) -> None:
-    """A new run may take an existing directory only if no training happened in it."""
-    if not holds_training_state(path):
+    """A new run may take an existing directory only if it is empty or a TAAM run that failed
+    (or was killed) before training: ``train.log`` but no training state, not completed."""
+    entries = list(path.iterdir())
+    if not entries:
         return
-    status = read_summary(path).get("status", "unknown")
-    raise RunDirError(
-        f"run directory {path} already holds a run (status: {status}); nothing was overwritten. "
-        f"Pass resume=true to continue it, or choose another with run_dir=<path> (or another "
-        f"seed)."
-    )
+    status = read_summary(path).get("status")
+    if holds_training_state(path):
+        raise RunDirError(
+            f"run directory {path} already holds a run (status: {status or 'unknown'}); nothing "
+            f"was overwritten. Pass resume=true to continue it, or choose another with "
+            f"run_dir=<path> (or another seed)."
+        )
+    if not (path / "train.log").exists() or status not in (None, "failed"):
+        raise RunDirError(
+            f"run directory {path} already exists and is not a TAAM run; nothing was "
+            f"overwritten. Choose another with run_dir=<path>."
+        )
 
 
 def _check_resumable(path: Path) -> None:
