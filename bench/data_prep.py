@@ -56,7 +56,7 @@ def main() -> None:
     train_s = best_of(1, lambda: train_tokenizer(balanced_sample(docs, 2_000_000), args.vocab_size))
     tokenizer = train_tokenizer(balanced_sample(docs, 2_000_000), args.vocab_size)
     dtype = np.dtype(np.uint16)
-    batch_s = best_of(args.repeat, lambda: encode_documents(tokenizer, all_docs, dtype))
+    batch_s = best_of(args.repeat, lambda: list(encode_documents(tokenizer, all_docs, dtype)))
     seq_s = best_of(args.repeat, lambda: sequential_encode(tokenizer, all_docs))
     with tempfile.TemporaryDirectory() as tmp:
         splits = {lang: {"train": docs[lang], "heldout": docs[lang][:5]} for lang in LANGUAGES}

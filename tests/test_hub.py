@@ -17,7 +17,16 @@ from safetensors.torch import save_file
 from transformers import LlamaConfig
 
 from taam.errors import TaamError
-from taam.hub import git_blob_id, is_transient, plan_push, push, with_retries
+from taam.hub import (
+    HubUnreachable,
+    check_repo_id,
+    git_blob_id,
+    is_transient,
+    plan_push,
+    plan_table,
+    push,
+    with_retries,
+)
 from tests_support import ROOT, compose_config
 
 STATE = {
@@ -176,9 +185,47 @@ def test_dry_run_prints_the_exact_plan(run_dir):
         check=True,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"},
     ).stdout
-    assert "me/run" in out and "dry run" in out
+    assert "me/run" in out and "(dry run:" in out  # the title wraps at the table width
     for branch in ("main", "chck_1M", "chck_2M"):
         assert branch in out
     size = (run_dir / "final/model.safetensors").stat().st_size
     assert f"{size:,}" in out and "model.safetensors" in out and "README.md" in out
     assert out.index("chck_1M") < out.index("chck_2M")
+
+
+def test_a_real_push_plan_does_not_claim_to_be_a_dry_run(run_dir):
+    title = plan_table(plan_push(run_dir, "me/run"), "me/run", dry_run=False).title
+    assert "dry run" not in title and "uploading" in title
+
+
+@pytest.mark.parametrize("repo_id", ["../../etc", "a/b/c", "", "noslash", "me/..", "me/x-", None])
+def test_invalid_repo_ids_are_refused(repo_id):
+    with pytest.raises(TaamError, match=r"is not a Hub model id; use repo_id=<user or org>/<name>"):
+        check_repo_id(repo_id)
+
+
+def test_valid_repo_ids_pass():
+    for repo_id in ("me/run", "BabyLM-community/taam_pstar-1.0", "a1/b"):
+        assert check_repo_id(repo_id) == repo_id
+
+
+def test_dropped_connections_are_retried_then_one_clear_error():
+    request = httpx2.Request("POST", "http://hub.invalid/api/repos/create")
+    calls, waits = [], []
+
+    def refuses(*args, **kwargs):
+        calls.append(1)
+        raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with pytest.raises(HubUnreachable, match=r"did not answer refuses after 3 attempts .*again"):
+        with_retries(refuses, attempts=3, delay_s=1.0, sleep=waits.append)
+    assert len(calls) == 3 and waits == [1.0, 2.0]
+
+
+def test_each_hub_warning_is_printed_once():
+    code = (
+        "import logging; from taam.hub import console_logging; console_logging(); "
+        "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')"
+    )
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr
+    assert err.count("Retrying in 1s") == 1, err

@@ -80,7 +80,7 @@ def test_existing_run_dir_is_refused_and_untouched(tiny_overrides, tmp_path):
     run_dir = tmp_path / "runs" / "taken"
     run_dir.mkdir(parents=True)
     (run_dir / "notes.txt").write_text("keep me")
-    with pytest.raises(RunDirError, match=r"already exists; nothing was overwritten.*resume=true"):
+    with pytest.raises(RunDirError, match=r"already exists and is not a TAAM run; nothing was"):
         train(compose_config([*tiny_overrides, f"run_dir={run_dir}"]))
     assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
 

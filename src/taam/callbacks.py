@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import lightning as L
 import numpy as np
 from transformers import PreTrainedModel
 
+from taam.checkpoint_io import check_finite_weights
 from taam.data.datamodule import TaamDataModule
 from taam.export import babylm_milestones, export_hf, milestone_name
 
@@ -40,12 +40,13 @@ class ResumeCheckpoint(L.Callback):
 
     def save(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         module.check_finite()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)  # a collective: rank 0 writes
+        check_finite_weights(module.parameters(), f"{self.path.name} at step {module.sampler.step}")
+        if trainer.is_global_zero:
+            self.on_save()  # the logs first: a checkpoint never refers to rows not yet written
+        # A collective: rank 0 writes, staged next to the file (StagedCheckpointIO).
+        trainer.save_checkpoint(self.path, weights_only=False)
         self.saved_step = module.sampler.step
         if trainer.is_global_zero:
-            os.replace(tmp, self.path)
-            self.on_save()
             log.info("checkpoint: %s at step %d", self.path.name, module.sampler.step)
 
 

@@ -16,6 +16,10 @@ class EvalError(TaamError, ValueError):
     """An evaluation input (run directory, minimal-pair source, config) cannot be used as given."""
 
 
+class ConfigError(TaamError, ValueError):
+    """A config value is unknown, of the wrong type or out of range."""
+
+
 class ComparisonError(TaamError, ValueError):
     """Nothing to compare where the user pointed; the message says where to point instead."""
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig, PreTrainedModel
 
+from taam.checkpoint_io import check_finite_weights, tensor_bytes
 from taam.io import atomic_directory, write_json
 
 STATE_FILE = "taam_state.json"
@@ -52,7 +53,8 @@ def export_hf(
 ) -> Path:
     """Write an HF-format directory atomically (replacing an older one only once complete)."""
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as tmp:
+    check_finite_weights(model.parameters(), f"{out_dir.name}/")
+    with atomic_directory(out_dir, tensor_bytes(model.state_dict())) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         config = model.config
         GenerationConfig(

@@ -12,14 +12,17 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2  # the Hub client's transport: its TransportError is a dropped connection
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+from huggingface_hub.utils import logging as hf_logging
 from rich.console import Console
 from rich.table import Table
 from transformers import AutoConfig
@@ -32,6 +35,23 @@ log = logging.getLogger(__name__)
 
 CARD = "README.md"
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+# <namespace>/<name>: each part starts with a letter or digit; letters, digits, - _ . after.
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+
+
+class HubUnreachable(TaamError, ConnectionError):
+    """The Hub did not answer after every retry; re-running resumes where the push stopped."""
+
+
+def check_repo_id(repo_id: object) -> str:
+    """``repo_id`` if it is a Hub model id ``<user or org>/<name>``; else a one-line error."""
+    text = "" if repo_id is None else str(repo_id)
+    if not REPO_ID.fullmatch(text) or ".." in text or text.endswith((".", "-")):
+        raise TaamError(
+            f"repo_id {text!r} is not a Hub model id; use repo_id=<user or org>/<name> (letters, "
+            f"digits, '-', '_', '.'), e.g. repo_id=me/taam-pstar."
+        )
+    return text
 
 
 @dataclass
@@ -83,8 +103,9 @@ def _upload(
     return BranchUpload(branch, folder, files, card, state)
 
 
-def plan_table(plan: list[BranchUpload], repo_id: str) -> Table:
-    table = Table(title=f"Push plan for {repo_id} (dry run: nothing is sent)")
+def plan_table(plan: list[BranchUpload], repo_id: str, dry_run: bool) -> Table:
+    mode = "dry run: nothing is sent" if dry_run else "uploading what the Hub lacks"
+    table = Table(title=f"Push plan for {repo_id} ({mode})")
     for column in ("branch", "file", "bytes"):
         table.add_column(column, justify="right" if column == "bytes" else "left")
     for upload in plan:
@@ -102,7 +123,7 @@ def is_transient(err: BaseException) -> bool:
     if isinstance(err, HfHubHTTPError):
         response = getattr(err, "response", None)
         return getattr(response, "status_code", None) in TRANSIENT_STATUS
-    return isinstance(err, (ConnectionError, TimeoutError))
+    return isinstance(err, (ConnectionError, TimeoutError, httpx2.TransportError))
 
 
 def with_retries(
@@ -113,13 +134,27 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
     **kwargs: Any,
 ) -> Any:
-    """``call(*args, **kwargs)``, retried with exponential back-off on transient errors."""
+    """``call(*args, **kwargs)``, retried with exponential back-off on transient errors.
+
+    Transient errors that outlast every attempt end as :class:`HubUnreachable` (one line).
+    """
     for attempt in range(1, attempts + 1):
         try:
             return call(*args, **kwargs)
+        except OfflineModeIsEnabled:
+            raise TaamError(
+                "HF_HUB_OFFLINE is set, so nothing can be pushed; unset it to push, or add "
+                "--dry-run to see the plan."
+            ) from None
         except Exception as err:
-            if attempt == attempts or not is_transient(err):
+            if not is_transient(err):
                 raise
+            if attempt == attempts:
+                raise HubUnreachable(
+                    f"the Hub did not answer {call.__name__} after {attempts} attempts ({err}); "
+                    f"check the network and run the same command again (files already pushed are "
+                    f"skipped)."
+                ) from err
             wait = delay_s * 2 ** (attempt - 1)
             log.warning(
                 "hub: %s failed (%s); retry %d/%d in %.0f s",
@@ -138,9 +173,9 @@ def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def remote_files(api: HfApi, repo_id: str, branch: str) -> dict[str, set[str]]:
+def remote_files(api: HfApi, repo_id: str, branch: str, retry=with_retries) -> dict[str, set[str]]:
     """path -> content ids (git blob id, LFS SHA-256) of the files on ``branch``."""
-    entries = with_retries(api.list_repo_tree, repo_id, revision=branch, recursive=True)
+    entries = retry(api.list_repo_tree, repo_id, revision=branch, recursive=True)
     found = {}
     for entry in entries:
         if hasattr(entry, "blob_id"):  # files, not folders
@@ -154,17 +189,29 @@ def is_there(data: bytes, ids: set[str]) -> bool:
 
 
 def push(
-    plan: list[BranchUpload], repo_id: str, api: HfApi, private: bool = False
+    plan: list[BranchUpload],
+    repo_id: str,
+    api: HfApi,
+    private: bool = False,
+    attempts: int = 5,
+    delay_s: float = 2.0,
 ) -> dict[str, list[str]]:
-    """Create the repo and branches and upload what is missing; return files sent per branch."""
-    with_retries(api.create_repo, repo_id, exist_ok=True, private=private, repo_type="model")
-    refs = with_retries(api.list_repo_refs, repo_id)
+    """Create the repo and branches and upload what is missing; return files sent per branch.
+
+    Each Hub call gets ``attempts`` tries, ``delay_s`` doubling between them.
+    """
+
+    def retry(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return with_retries(call, *args, attempts=attempts, delay_s=delay_s, **kwargs)
+
+    retry(api.create_repo, repo_id, exist_ok=True, private=private, repo_type="model")
+    refs = retry(api.list_repo_refs, repo_id)
     existing = {b.name for b in refs.branches}
     sent: dict[str, list[str]] = {}
     for upload in plan:
         if upload.branch not in existing:
-            with_retries(api.create_branch, repo_id, branch=upload.branch, exist_ok=True)
-        there = remote_files(api, repo_id, upload.branch)
+            retry(api.create_branch, repo_id, branch=upload.branch, exist_ok=True)
+        there = remote_files(api, repo_id, upload.branch, retry)
         missing = [n for n in upload.files if not is_there(upload.content(n), there.get(n, set()))]
         sent[upload.branch] = missing
         if not missing:
@@ -172,7 +219,7 @@ def push(
             continue
         operations = [CommitOperationAdd(name, upload.source(name)) for name in missing]
         message = f"{upload.branch}: TAAM checkpoint (step={upload.state['step']}, tokens={upload.state['exposures_tokens']})"
-        with_retries(
+        retry(
             api.create_commit,
             repo_id,
             operations=operations,
@@ -181,6 +228,13 @@ def push(
         )
         log.info("hub: %s ← %d files", upload.branch, len(missing))
     return sent
+
+
+def console_logging() -> None:
+    """Log lines on stderr, each once: the Hub client's logger has a handler of its own, so it
+    stops propagating to the root handler (which printed its retry warnings a second time)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    hf_logging.disable_propagation()
 
 
 def hub_api() -> HfApi:
@@ -195,5 +249,5 @@ def hub_api() -> HfApi:
     return api
 
 
-def print_plan(plan: list[BranchUpload], repo_id: str) -> None:
-    Console().print(plan_table(plan, repo_id))
+def print_plan(plan: list[BranchUpload], repo_id: str, dry_run: bool) -> None:
+    Console().print(plan_table(plan, repo_id, dry_run))

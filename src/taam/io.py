@@ -1,8 +1,15 @@
-"""Atomic file writes: a reader never sees a half-written file (temporary name, then rename)."""
+"""Atomic file writes: a reader never sees a half-written file (temporary name, then rename).
+
+Temporaries are staged next to their destination (never in ``$TMPDIR``), named
+``.<name>.<random>.tmp``; a write that fills the disk deletes its temporary and raises
+:class:`DiskFull` naming the path and the space needed. :func:`remove_stale_temporaries`
+clears what a killed process left.
+"""
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -12,6 +19,75 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from taam.errors import TaamError
+
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file size limit
+
+
+class DiskFull(TaamError, OSError):
+    """A write ran out of space; its partial temporary file was deleted."""
+
+
+def disk_full(path: Path, needed_bytes: int | None, err: OSError) -> DiskFull:
+    """The one-line error for a write of ``path`` that ran out of space."""
+    free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+    need = f"about {needed_bytes / 1e6:,.1f} MB" if needed_bytes else "more space"
+    return DiskFull(
+        f"no space left writing {path} ({err.strerror}): it needs {need} and "
+        f"{free / 1e6:,.1f} MB are free there; free some space or move run_dir, then resume."
+    )
+
+
+@contextmanager
+def staged(path: str | Path, needed_bytes: int | None = None) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; rename it over ``path`` on success.
+
+    On any failure the temporary is deleted; a full disk becomes :class:`DiskFull`.
+    """
+    path = Path(path)
+    fd, tmp = _temporary_file(path)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        cause = out_of_space(err)
+        if cause is not None:
+            raise disk_full(path, needed_bytes, cause) from err
+        raise
+
+
+def out_of_space(err: BaseException | None) -> OSError | None:
+    """The disk-full ``OSError`` behind ``err``, if any (torch.save wraps it in a RuntimeError)."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the ``.*.tmp`` files and folders a killed write left under ``folder``.
+
+    A ``.<name>.old`` folder is what :func:`atomic_directory` moved aside: it goes back to
+    ``<name>`` if a kill came before the new one was in place, and is deleted otherwise.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    for old in folder.rglob(".*.old"):
+        final = old.with_name(old.name[1 : -len(".old")])
+        if not final.exists():
+            os.replace(old, final)
+    stale = [*folder.rglob(".*.tmp"), *folder.rglob(".*.old")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def _umask() -> int:
@@ -30,16 +106,10 @@ def _temporary_file(path: Path) -> tuple[int, str]:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
-    fd, tmp = _temporary_file(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged(path, len(data)) as tmp, tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 
@@ -63,17 +133,23 @@ def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: list
 
 
 @contextmanager
-def atomic_directory(final: str | Path) -> Iterator[Path]:
+def atomic_directory(final: str | Path, needed_bytes: int | None = None) -> Iterator[Path]:
     """Yield a fresh temporary sibling of ``final`` to fill; it replaces ``final`` when the block
-    ends, and is removed if the block raises (``final``, old or absent, is then untouched)."""
+    ends, and is removed if the block raises (``final``, old or absent, is then untouched).
+
+    A block that fills the disk raises :class:`DiskFull` naming ``final`` and ``needed_bytes``.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        cause = out_of_space(err)
+        if cause is not None:
+            raise disk_full(final, needed_bytes, cause) from err
         raise
     _replace_directory(tmp, final)
 

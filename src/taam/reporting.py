@@ -3,7 +3,6 @@ the export state file and the model card, and what it hands to loggers such as W
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -146,20 +145,3 @@ class RunReporter(L.Callback):
         facts = RunFacts.read(self.run_dir, model.config, count_parameters(model))
         branches = [p.name for p in milestone_dirs(self.run_dir)]
         return model_card(self.state(), branches, facts)
-
-
-def record_failure(run_dir: Path, cfg: DictConfig, err: BaseException) -> None:
-    """Mark ``summary.json`` failed with the error, keeping what an earlier write recorded.
-
-    A run that fails before training starts has no summary yet: it gets the run's identity.
-    """
-    path = run_dir / "summary.json"
-    identity = {
-        "status": "failed",
-        **RunIdentity.of(cfg).record(),
-        "languages": list(cfg.data.languages),
-        "run_dir": str(run_dir),
-    }
-    summary = identity | (json.loads(path.read_text()) if path.exists() else {})
-    summary |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-    write_json(path, summary)

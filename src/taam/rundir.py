@@ -11,8 +11,6 @@ import os
 import warnings
 from pathlib import Path
 
-import torch
-import transformers
 from omegaconf import DictConfig, OmegaConf
 from rich.logging import RichHandler
 
@@ -39,25 +37,6 @@ def resolve_run_dir(cfg: DictConfig, rank: int = 0) -> Path:
     if rank > 0 and RUN_DIR_ENV in os.environ:
         return Path(os.environ[RUN_DIR_ENV])
     return Path(cfg.paths.runs_dir) / RunIdentity.of(cfg).name()
-
-
-def prepare_run_dir(path: str | Path, resume: bool) -> Path:
-    """Create a new run directory, or check that a resumed one has its checkpoint."""
-    path = Path(path)
-    if resume:
-        if not (path / LAST_CKPT).exists():
-            raise RunDirError(
-                f"cannot resume {path}: it has no {LAST_CKPT}. Start a new run without resume=true, "
-                f"or point run_dir at the run to continue."
-            )
-        return path
-    if path.exists() and any(path.iterdir()):
-        raise RunDirError(
-            f"run directory {path} already exists; nothing was overwritten. Pass resume=true to "
-            f"continue it, or choose another with run_dir=<path> (or another seed)."
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def check_resume(run_dir: Path, cfg: DictConfig, data_key: str) -> None:
@@ -88,18 +67,14 @@ def write_config(run_dir: Path, cfg: DictConfig) -> None:
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved))
 
 
-def resume_step(run_dir: Path) -> int:
-    """The step ``last.ckpt`` was written at."""
-    ckpt = torch.load(run_dir / LAST_CKPT, map_location="cpu", weights_only=False)
-    return int(ckpt["global_step"])
-
-
 def setup_logging(run_dir: Path | None = None, level: int = logging.INFO) -> None:
     """Rich console logging, plus ``train.log`` in the run directory.
 
     Library chatter (Lightning's tips and device banners, per-file save progress bars) is
     turned down so that the run's own lines and the step progress bar stay readable.
     """
+    import transformers  # lazily: entry scripts check their config before the heavy imports
+
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")

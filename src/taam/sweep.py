@@ -38,7 +38,6 @@ from taam.errors import TaamError
 from taam.identity import RunIdentity
 from taam.io import write_json
 from taam.rundir import setup_logging
-from taam.training import train
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,9 @@ def job_run_dir(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> P
     return job.sweep_dir / name
 
 
-def run_job(cfg: DictConfig, job: SweepJob, train_fn: Callable[[DictConfig], Path] = train) -> str:
+def run_job(
+    cfg: DictConfig, job: SweepJob, train_fn: Callable[[DictConfig], Path] | None = None
+) -> str:
     """Run one job; return its status: completed, stopped, failed or skipped.
 
     A failure is logged and recorded, not raised, so that Hydra goes on with the other jobs.
@@ -134,6 +135,8 @@ def run_job(cfg: DictConfig, job: SweepJob, train_fn: Callable[[DictConfig], Pat
     if not cfg.run_dir:
         cfg.run_dir = str(job_run_dir(cfg, job, axes))
     log.info("job #%d (%s) → %s", job.num, label, cfg.run_dir)
+    if train_fn is None:
+        from taam.training import train as train_fn  # lazily, as in src/train.py
     try:
         run_dir = train_fn(cfg)
     except Exception as err:

@@ -14,10 +14,12 @@ from pathlib import Path
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
 from taam.callbacks import MilestoneExporter, ResumeCheckpoint
+from taam.checkpoint_io import StagedCheckpointIO, checkpoint_step
 from taam.data.datamodule import TaamDataModule
 from taam.data.prepare import print_ledger
 from taam.data.tokenizer import token_byte_lengths
@@ -28,16 +30,17 @@ from taam.mixer.base import Mixer
 from taam.mixer.factory import build_mixer
 from taam.model import build_model, count_parameters
 from taam.module import OptimConfig, ScheduleConfig, TaamModule
+from taam.preemption import Interrupted, Preemption, interrupted_note, preempted_signal
 from taam.progress import console_callbacks
-from taam.reporting import RunReporter, record_failure
+from taam.reporting import RunReporter
+from taam.run_claim import claim_run_dir
+from taam.run_status import Attempt
 from taam.rundir import (
     LAST_CKPT,
     RUN_DIR_ENV,
     check_resume,
     global_rank,
-    prepare_run_dir,
     resolve_run_dir,
-    resume_step,
     setup_logging,
     write_config,
 )
@@ -48,20 +51,29 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     """Run one training job; return its run directory (``callbacks`` join the Trainer's).
 
-    A run that fails leaves ``summary.json`` with status ``failed`` and the error.
+    Rank 0 claims the run directory and records this attempt in ``summary.json``: a run that
+    fails gets status ``failed`` with the error, and a refused or failed resume adds an attempt
+    without changing the outcome the run already recorded.
     """
     rank = global_rank()
     run_dir = resolve_run_dir(cfg, rank)
-    if rank == 0:
-        prepare_run_dir(run_dir, bool(cfg.resume))
-    setup_logging(run_dir if rank == 0 else None)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # the DDP ranks Lightning launches inherit it
     try:
-        fit(cfg, run_dir, callbacks)
-    except Exception as err:
-        if rank == 0:
-            record_failure(run_dir, cfg, err)
-        raise
+        if rank > 0:
+            fit(cfg, run_dir, callbacks)
+            return run_dir
+        with claim_run_dir(run_dir, bool(cfg.resume)):
+            setup_logging(run_dir)
+            attempt = Attempt(run_dir, cfg)
+            try:
+                fit(cfg, run_dir, callbacks)
+            except Exception as err:
+                attempt.close(err)
+                raise
+            except Interrupted:
+                attempt.close()
+                raise
+            attempt.close()
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
     return run_dir
@@ -78,7 +90,7 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
     if global_rank() == 0:
         record_inputs(cfg, run_dir, data, mixer.prior_report)
     loggers = build_loggers(cfg, run_dir)
-    resumed_at = resume_step(run_dir) if cfg.resume else None
+    resumed_at = checkpoint_step(run_dir / LAST_CKPT) if cfg.resume else None
     reporter = RunReporter(run_dir, cfg, mixer, data, resumed_at, loggers)
     module = build_module(cfg, data, mixer, reporter)
     checkpoint = ResumeCheckpoint(
@@ -93,17 +105,31 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
         default_root_dir=str(run_dir),
         use_distributed_sampler=False,
         logger=[reporter.csv_logger, *loggers],
-        callbacks=[*console_callbacks(run_dir), reporter, checkpoint, milestones, *callbacks],
+        callbacks=[
+            *console_callbacks(run_dir),
+            reporter,
+            checkpoint,
+            milestones,
+            Preemption(checkpoint),  # SIGTERM/SIGINT: last.ckpt at the step reached
+            *callbacks,
+        ],
+        plugins=[StagedCheckpointIO()],  # last.ckpt staged next to itself, not in $TMPDIR
     )
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
     try:
-        status, note = fit_until_done(trainer, module, data, ckpt)
+        status, note = fit_until_done(trainer, module, data, ckpt, run_dir)
         if trainer.world_size > 1:
             write_rank_pi(module, run_dir / "ranks" / f"pi_rank{trainer.global_rank}.csv")
         if trainer.is_global_zero:
+            if status != "interrupted":  # final/ first: summary.json comes last
+                card = reporter.model_card(module.model)
+                state = reporter.state()
+                export_hf(module.model, data.tokenizer_dir, run_dir / "final", state, card)
             reporter.finish(status=status, error=note)
-            card = reporter.model_card(module.model)
-            export_hf(module.model, data.tokenizer_dir, run_dir / "final", reporter.state(), card)
+        if status == "interrupted":
+            raise Interrupted(preempted_signal(trainer))
+    except Interrupted:
+        raise
     except BaseException as err:
         if trainer.is_global_zero:
             reporter.finish(status="failed", error=f"{type(err).__name__}: {err}")
@@ -115,14 +141,19 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
 
 
 def fit_until_done(
-    trainer: L.Trainer, module: TaamModule, data: TaamDataModule, ckpt: str | None
+    trainer: L.Trainer, module: TaamModule, data: TaamDataModule, ckpt: str | None, run_dir: Path
 ) -> tuple[str, str | None]:
-    """``trainer.fit``; return the status (completed or stopped) and why a run stopped early."""
+    """``trainer.fit``; return the status (completed, stopped or interrupted) and why a run
+    ended early."""
     try:
         trainer.fit(module, datamodule=data, ckpt_path=ckpt)
     except DataExhausted as err:  # every language reached its epoch cap: a normal end
         log.warning("training stopped early: %s", err)
         return "stopped", str(err)
+    except SIGTERMException:  # SIGTERM or SIGINT: Preemption saved last.ckpt at this step
+        note = interrupted_note(trainer, data.sampler.step, run_dir)
+        log.warning("%s", note)
+        return "interrupted", note
     return ("stopped" if trainer.interrupted else "completed"), None
 
 

@@ -6,10 +6,13 @@ under a content key so that a second run with the same data skips tokenisation.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +69,7 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
         seed=int(cfg["seed"]),
         count_tokens=count_tokens,
     )
+    check_training_split(selection)
     texts = {
         f"{lang}/{split}": [d.text for d in getattr(sel, split)]
         for lang, sel in selection.languages.items()
@@ -73,20 +77,20 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
     }
     key = dataset_key(texts, {**tok_cfg, "trained_on": "candidates" if tokenizer else "selection"})
     root = Path(cache_dir).expanduser() / key
-    if (root / "meta.json").exists():
-        log.info("data: reusing cached shards %s (skipping tokenisation)", root)
-    else:
-        log.info("data: tokenising into %s", root)
-        tokenizer = tokenizer or _train(
-            {k: v.train for k, v in selection.languages.items()}, tok_cfg
-        )
-        splits = {
-            lang: {"train": sel.train, "heldout": sel.heldout}
-            for lang, sel in selection.languages.items()
-        }
-        write_shards(
-            root, tokenizer, splits, {"key": key, "languages": languages, "tokenizer": tok_cfg}
-        )
+    with cache_key_lock(root):  # one process tokenises a key; the others wait, then reuse it
+        if (root / "meta.json").exists():
+            log.info("data: reusing cached shards %s (skipping tokenisation)", root)
+        else:
+            log.info("data: tokenising into %s", root)
+            tokenizer = tokenizer or _train(
+                {k: v.train for k, v in selection.languages.items()}, tok_cfg
+            )
+            splits = {
+                lang: {"train": sel.train, "heldout": sel.heldout}
+                for lang, sel in selection.languages.items()
+            }
+            meta = {"key": key, "languages": languages, "tokenizer": tok_cfg}
+            write_shards(root, tokenizer, splits, meta)
     shards = ShardSet(root, languages, seq_len)
     tokens = {lang: shards.meta["tokens"][lang]["train"] for lang in languages}
     ledger = budget_rules.build_ledger(selection, premiums, tokens)
@@ -104,6 +108,38 @@ def heldout_hash(documents: Sequence[Document]) -> str:
     for doc in documents:
         digest.update(hashlib.sha256(doc.text.encode("utf-8")).digest())
     return digest.hexdigest()
+
+
+def check_training_split(selection: budget_rules.Selection) -> None:
+    """Every language needs training text: say which has none before anything is tokenised."""
+    for lang, sel in selection.languages.items():
+        if not sel.train:
+            held = sum(d.nbytes for d in sel.heldout)
+            raise budget_rules.DataError(
+                f"language '{lang}' gets no training text: its whole share of the budget went "
+                f"to held-out text ({len(sel.heldout)} document(s), {held:,} bytes); raise "
+                f"data.budget.total_words_m or give {lang} smaller documents."
+            )
+
+
+@contextmanager
+def cache_key_lock(root: Path) -> Iterator[None]:
+    """Hold ``<root>.lock`` exclusively: concurrent runs with the same data key take turns."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(root.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("data: another process is tokenising %s; waiting for it", root.name)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        remove_stale_temporaries_of(root)
+        yield
+
+
+def remove_stale_temporaries_of(root: Path) -> None:
+    """The ``.<key>.*.tmp`` folders a killed tokenisation left (we hold the key's lock)."""
+    for stale in root.parent.glob(f".{root.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _train(documents: Mapping, tok_cfg: Mapping):

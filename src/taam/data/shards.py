@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,27 +49,24 @@ def encode_documents(
     docs: Sequence[Document],
     dtype: np.dtype,
     on_batch: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """BOS + ids + EOS per document, concatenated; returns (tokens, doc offsets with end).
+) -> Iterator[np.ndarray]:
+    """BOS + ids + EOS per document, a batch of documents at a time.
 
-    ``on_batch(n)`` is told the number of documents each encoded batch held (progress).
+    Streaming keeps memory bounded by one batch, not the whole split. ``on_batch(n)`` is told
+    the number of documents each encoded batch held (progress).
     """
     backend = tokenizer.backend_tokenizer
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    pieces, lengths = [], []
     for start in range(0, len(docs), ENCODE_BATCH):
         batch = [d.text for d in docs[start : start + ENCODE_BATCH]]
         if on_batch is not None:
             on_batch(len(batch))
+        pieces = []
         for enc in backend.encode_batch(batch, add_special_tokens=False):
             ids = np.empty(len(enc.ids) + 2, dtype=dtype)
             ids[0], ids[1:-1], ids[-1] = bos, enc.ids, eos
             pieces.append(ids)
-            lengths.append(len(ids))
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
-    return tokens, offsets
+        yield np.concatenate(pieces)
 
 
 def write_shards(
@@ -109,14 +106,20 @@ def _write_split(
     dtype: np.dtype,
     advance: Callable[[int], None],
 ) -> int:
-    """One language's split: the training tokens, or the held-out texts; returns its tokens."""
-    tokens, _ = encode_documents(tokenizer, docs, dtype, on_batch=advance)
-    if split == "train":
-        tokens.tofile(folder / "train.bin")
-    else:  # evaluation scores the text itself, with any tokenizer
+    """One language's split: the training tokens, streamed to ``train.bin`` a batch at a time,
+    or the held-out texts (evaluation scores the text itself, with any tokenizer); returns the
+    split's token count."""
+    batches = encode_documents(tokenizer, docs, dtype, on_batch=advance)
+    if split != "train":
         with (folder / "heldout.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps({"text": d.text}, ensure_ascii=False) + "\n" for d in docs)
-    return len(tokens)
+        return sum(len(tokens) for tokens in batches)
+    count = 0
+    with (folder / "train.bin").open("wb") as out:
+        for tokens in batches:
+            tokens.tofile(out)
+            count += len(tokens)
+    return count
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from taam.errors import DataError
 
 LOCAL_SUFFIXES = (".txt", ".jsonl", ".parquet")
+MAX_DOCUMENT_CHARS = 200_000  # longer documents are split (bounded tokeniser memory)
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,30 @@ def load_source(language: str, source: str) -> list[Document]:
         docs = load_hf(source[3:])
     else:
         docs = load_folder(source)
-    docs = [d for d in docs if d.text.strip()]
+    docs = [piece for d in docs if d.text.strip() for piece in split_long(d)]
     if not docs:
         raise DataError(
             f"language '{language}' has no documents in source '{source}'; add text files "
             f"(.txt/.jsonl with a 'text' field/.parquet) or drop the language from data.languages."
         )
     return docs
+
+
+def split_long(doc: Document, max_chars: int = MAX_DOCUMENT_CHARS) -> list[Document]:
+    """``doc`` cut into pieces of at most ``max_chars``, at a line break or space where possible.
+
+    One 46 MB single-line document took 11 GB to tokenise in one piece; pieces bound that.
+    """
+    text, pieces = doc.text, []
+    while len(text) > max_chars:
+        cut = max(text.rfind("\n", 0, max_chars), text.rfind(" ", 0, max_chars))
+        cut = cut + 1 if cut > 0 else max_chars
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    if len(pieces) == 1:
+        return [doc]
+    return [Document(p, f"{doc.origin}~{i}") for i, p in enumerate(pieces) if p.strip()]
 
 
 def _decode(path: Path) -> str:
@@ -146,15 +164,27 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
             raise DataError(
                 f"{path}:{lineno} has no 'text' field; each line needs {{\"text\": ...}}."
             )
+        if not isinstance(row["text"], str):
+            raise DataError(
+                f"{path}:{lineno}: 'text' must be a string, got {json.dumps(row['text'])}; fix or "
+                f"drop that line."
+            )
         yield Document(row["text"], f"{path}:{lineno}")
 
 
 def _read_parquet(path: Path) -> Iterator[Document]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for a broken file
+        raise DataError(
+            f"{path} is not a readable parquet file ({err}); re-export it or remove it."
+        ) from None
     if "text" not in table.column_names:
         raise DataError(f"{path} has no 'text' column (it has {', '.join(table.column_names)}).")
     for i, text in enumerate(table.column("text").to_pylist()):
+        if text is not None and not isinstance(text, str):
+            raise DataError(f"{path}[{i}]: 'text' must be a string, got {type(text).__name__}.")
         if text:
             yield Document(text, f"{path}[{i}]")

@@ -86,9 +86,25 @@ def _local_files(path: Path, language: str) -> list[Path]:
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The records of a ``.jsonl`` (one object a line), ``.tsv`` (header row) or ``.parquet``."""
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as err:
+        raise EvalError(f"{path} is not valid UTF-8 ({err.reason}); re-save it as UTF-8.") from None
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".jsonl":
         with path.open(encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+            rows = []
+            for lineno, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise EvalError(
+                        f"{path}:{lineno} is not valid JSON ({err.msg}); fix or remove that line."
+                    ) from None
     elif path.suffix == ".tsv":
         with path.open(encoding="utf-8", newline="") as f:
             # TSV files of these benchmarks are unquoted: a quote mark is part of the sentence.

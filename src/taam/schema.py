@@ -1,0 +1,292 @@
+"""The typed schema of a training config, checked once, up front, before any work starts.
+
+Each config group is a dataclass whose fields carry their type and admissible range.
+:func:`validate_train_config` checks the composed Hydra config against them: no unknown
+keys under ``train``, ``model``, ``data``, ``method`` and ``reward`` (a ``+train.max_step=10`` is
+refused, naming ``train.max_steps``), every value of its type and in its range, and the
+cross-field rules (heads divide the width, a prior needs two languages). It imports no
+torch, so a typo is reported in about a second.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, get_type_hints
+
+from omegaconf import DictConfig, OmegaConf
+
+from taam.errors import ConfigError
+
+
+def rule(need: str, ok: Callable[[Any], bool] = lambda _: True) -> dict[str, Any]:
+    """A schema field's metadata: ``need`` says in words what ``ok`` accepts (for the error)."""
+    return {"need": need, "ok": ok}
+
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+def _fraction(x: float) -> bool:
+    return 0 <= x < 1
+
+
+def _unit_interval(x: float) -> bool:
+    return 0 <= x <= 1
+
+
+@dataclass(kw_only=True)
+class TrainSchema:
+    global_batch: int = field(metadata=rule("a positive integer (sequences per step)", _positive))
+    max_steps: int = field(metadata=rule("a positive integer", _positive))
+    lr: float = field(metadata=rule("a finite number ≥ 0", _non_negative))
+    weight_decay: float = field(metadata=rule("a number ≥ 0", _non_negative))
+    betas: list = field(
+        metadata=rule("two numbers in [0, 1)", lambda b: len(b) == 2 and all(map(_fraction, b)))
+    )
+    warmup_steps: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    min_lr_ratio: float = field(metadata=rule("a number in [0, 1]", _unit_interval))
+    epoch_cap: float = field(metadata=rule("a positive number", _positive))
+    checkpoint_every_steps: int = field(metadata=rule("a positive integer", _positive))
+    milestone_unit: str = field(
+        metadata=rule("tokens or words", lambda u: u in ("tokens", "words"))
+    )
+    plots: bool = field(metadata=rule("true or false"))
+    compile: bool = field(metadata=rule("true or false"))
+
+
+@dataclass(kw_only=True)
+class ModelSchema:
+    arch: str = field(metadata=rule("llama or gpt2", lambda a: a in ("llama", "gpt2")))
+    hidden_size: int = field(metadata=rule("a positive integer", _positive))
+    num_layers: int = field(metadata=rule("a positive integer", _positive))
+    num_heads: int = field(metadata=rule("a positive integer", _positive))
+    intermediate_size: int = field(metadata=rule("a positive integer", _positive))
+    seq_len: int = field(metadata=rule("an integer ≥ 2", lambda n: n >= 2))
+    tie_word_embeddings: bool = field(metadata=rule("true or false"))
+    dropout: float = field(metadata=rule("a number in [0, 1)", _fraction))
+
+
+@dataclass(kw_only=True)
+class BudgetSchema:
+    total_words_m: float = field(metadata=rule("a positive number of millions of words", _positive))
+    unit: str = field(
+        metadata=rule("bytes, words or tokens", lambda u: u in ("bytes", "words", "tokens"))
+    )
+    allocation: Any = field(default="equal", metadata=rule("equal or a weight per language"))
+
+
+@dataclass(kw_only=True)
+class TokenizerSchema:
+    vocab_size: int = field(metadata=rule("an integer ≥ 256", lambda v: v >= 256))
+    sample_bytes_per_language: int = field(metadata=rule("a positive integer", _positive))
+
+
+@dataclass(kw_only=True)
+class DataSchema:
+    languages: list = field(
+        metadata=rule("a non-empty list of ISO 639-3 codes", lambda ls: len(ls) > 0)
+    )
+    source: dict = field(metadata=rule("a source per language"))
+    byte_premium: dict = field(default=None, metadata=rule("a byte premium per language"))
+    budget: BudgetSchema = field(metadata=rule("a budget"))
+    heldout_fraction: float = field(metadata=rule("a number in (0, 1)", lambda f: 0 < f < 1))
+    seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    tokenizer: TokenizerSchema = field(metadata=rule("tokenizer settings"))
+
+
+@dataclass(kw_only=True)
+class PriorSchema:
+    feature_sets: list = field(
+        metadata=rule("a non-empty list of URIEL feature sets", lambda s: len(s) > 0)
+    )
+    temperature: float = field(metadata=rule("a positive number (T)", _positive))
+
+
+@dataclass(kw_only=True)
+class MixerSchema:
+    """Every parameter some method's mixer takes; each method's target uses its own subset."""
+
+    _target_: str = field(metadata=rule("the mixer's import path"))
+    _partial_: bool = field(default=True, metadata=rule("true"))
+    init: str = field(
+        default="",
+        metadata=rule("uniform, prior or natural", lambda i: i in ("uniform", "prior", "natural")),
+    )
+    prior: PriorSchema = field(default=None, metadata=rule("the prior's settings"))
+    gamma: float = field(
+        default=0.1, metadata=rule("a number in (0, 1] (γ; the floor is γ/K)", lambda g: 0 < g <= 1)
+    )
+    beta: float = field(default=0.9, metadata=rule("a number in [0, 1) (EMA)", _fraction))
+    alpha: float = field(
+        default=0.0, metadata=rule("a number in [0, 1] (Exp3.S sharing)", _unit_interval)
+    )
+    warmup_steps: int = field(default=0, metadata=rule("an integer ≥ 0", _non_negative))
+    reward: dict = field(default=None, metadata=rule("a reward node"))
+    reward_ema: float = field(default=0.0, metadata=rule("a number in [0, 1)", _fraction))
+    tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
+    max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
+
+
+@dataclass(kw_only=True)
+class MethodSchema:
+    name: str = field(metadata=rule("the method's name"))
+    update_interval: int = field(metadata=rule("a positive integer (steps per window)", _positive))
+    mixer: MixerSchema = field(metadata=rule("the mixer node"))
+
+
+@dataclass(kw_only=True)
+class PolicySchema:
+    """EXP3's step on the reward: w ← (1 − λ)·w + λ·anchor + η·r̂."""
+
+    eta: float = field(metadata=rule("a positive number (η)", _positive))
+    lam: float = field(metadata=rule("a number in [0, 1) (λ)", _fraction))
+    anchor: str = field(metadata=rule("init or uniform", lambda a: a in ("init", "uniform")))
+
+
+@dataclass(kw_only=True)
+class RewardSchema:
+    name: str = field(metadata=rule("the reward's name"))
+    tag: str = field(metadata=rule("its short tag in run names"))
+    accounting: str = field(
+        default="sequence",
+        metadata=rule("sequence or window (published)", lambda a: a in ("sequence", "window")),
+    )
+    rescale: str = field(
+        metadata=rule(
+            "none, reservoir, rolling or standardise",
+            lambda r: r in ("none", "reservoir", "rolling", "standardise"),
+        )
+    )
+    policy: PolicySchema = field(metadata=rule("the policy step (η, λ, anchor)"))
+    fn: dict = field(metadata=rule("the reward node"))
+
+
+@dataclass(kw_only=True)
+class RunSchema:
+    seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
+    resume: bool = field(metadata=rule("true or false"))
+    train: TrainSchema = field(metadata=rule("the train settings"))
+    model: ModelSchema = field(metadata=rule("the model settings"))
+    data: DataSchema = field(metadata=rule("the data settings"))
+    method: MethodSchema = field(metadata=rule("the method settings"))
+    reward: RewardSchema = field(metadata=rule("the reward settings"))
+
+
+def validate_train_config(cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError` for the first problem in ``cfg``; return if there is none."""
+    try:
+        values = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except Exception as err:  # an interpolation or ??? that cannot be resolved
+        raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
+    _check_node(RunSchema, {k: values[k] for k in _names(RunSchema) if k in values}, "")
+    _check_relations(values)
+
+
+def _names(schema: type) -> list[str]:
+    return [f.name for f in fields(schema)]
+
+
+def _check_node(schema: type, node: Any, prefix: str) -> None:
+    """Unknown keys, missing keys, types and ranges of one config node against ``schema``."""
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.')} must be a group of settings, got {node!r}.")
+    known = _names(schema)
+    for key in node:
+        if key not in known:
+            raise ConfigError(f"{prefix}{key} is not a setting; {_suggestion(key, known, prefix)}.")
+    hints = get_type_hints(schema)
+    for spec in fields(schema):
+        name = f"{prefix}{spec.name}"
+        if spec.name not in node:
+            if spec.default is MISSING:
+                raise ConfigError(f"{name} is missing; set it ({spec.metadata['need']}).")
+            continue
+        value = node[spec.name]
+        kind = hints[spec.name]
+        if is_dataclass(kind):
+            if value is not None or spec.default is MISSING:
+                _check_node(kind, value, f"{name}.")
+            continue
+        _check_value(name, value, kind, spec.metadata)
+
+
+def _check_value(name: str, value: Any, kind: Any, meta: Mapping) -> None:
+    need = meta["need"]
+    if value is None and kind in (dict, Any):
+        return
+    if not _is_type(value, kind) or not meta["ok"](value):
+        raise ConfigError(f"{name} must be {need}, got {value!r}; pass a valid {name}=...")
+
+
+def _is_type(value: Any, kind: Any) -> bool:
+    if kind is Any:
+        return True
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def _suggestion(key: str, known: list[str], prefix: str) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {prefix}{close[0]}? Use {prefix}{close[0]}=... (no +)"
+    return f"the settings here are {', '.join(prefix + k for k in known if not k.startswith('_'))}"
+
+
+def _check_relations(values: Mapping) -> None:
+    """Rules between fields that no single field's range expresses."""
+    model, method, data = values["model"], values["method"], values["data"]
+    if model["hidden_size"] % model["num_heads"]:
+        raise ConfigError(
+            f"model.hidden_size ({model['hidden_size']}) must be a multiple of model.num_heads "
+            f"({model['num_heads']}); change one of them."
+        )
+    mixer = method["mixer"]
+    uses_prior = mixer.get("init") == "prior" or str(mixer["_target_"]).endswith("prior_mixer")
+    if uses_prior and len(data["languages"]) < 2:
+        raise ConfigError(
+            f"method {method['name']} starts from the typological prior, which compares languages, "
+            f"but data.languages has only {data['languages']}; add a language or use method=uniform."
+        )
+    if uses_prior and not mixer.get("prior"):
+        raise ConfigError(f"method.mixer.prior is missing; method {method['name']} needs it.")
+    budget = data["budget"]
+    allocation = budget.get("allocation", "equal")
+    if isinstance(allocation, Mapping):
+        extra = sorted(set(allocation) - set(data["languages"]))
+        if extra or any(not _is_type(w, float) or w <= 0 for w in allocation.values()):
+            raise ConfigError(
+                f"data.budget.allocation must give a positive weight to languages of data.languages "
+                f"only, got {allocation}; fix the weights or use allocation=equal."
+            )
+    elif allocation != "equal":
+        raise ConfigError(
+            f"data.budget.allocation must be equal or a weight per language, got {allocation!r}."
+        )
+
+
+def check_devices(trainer: Mapping) -> None:
+    """A GPU trainer needs a visible GPU: say so in one line instead of Lightning's traceback."""
+    if trainer.get("accelerator") not in ("gpu", "cuda"):
+        return
+    import torch  # only here: the schema itself stays light
+
+    wanted = trainer.get("devices", 1)
+    found = torch.cuda.device_count()
+    if found == 0 or (isinstance(wanted, int) and wanted > found):
+        raise ConfigError(
+            f"trainer={'gpu' if wanted == 1 else 'ddp'} asks for {wanted} GPU(s) but this machine "
+            f"has {found} visible to PyTorch; use trainer=cpu (or trainer=ddp_cpu), or run on a "
+            f"GPU machine."
+        )
