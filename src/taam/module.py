@@ -17,7 +17,7 @@ from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
 from taam.errors import TaamError
-from taam.losses import linear_cross_entropy
+from taam.losses import compile_next_token_loss, next_token_loss
 from taam.mixer.base import Mixer, WindowStats
 
 STATS = ("nats", "bytes", "tokens", "sequences")
@@ -46,14 +46,15 @@ class TaamModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.model = model
-        if compile_model:  # in place: the module tree, state-dict keys and exports stay plain HF
-            model.base_model.compile()
+        # Decoder, head and loss compiled as one graph; the model itself stays plain HF.
+        self.next_token_loss = compile_next_token_loss() if compile_model else next_token_loss
         self.mixer = mixer
         self.sampler = sampler
         self.update_interval = update_interval
         self.optim = {"lr": lr, "weight_decay": weight_decay, "betas": tuple(betas)}
         self.schedule = {"warmup": warmup_steps, "total": max_steps, "min_ratio": min_lr_ratio}
         self.on_update = on_update  # called with (step, stats, record) after each window
+        self.window_loss: float | None = None  # nats/token of the last closed window (console)
         self.pi_history: list[tuple[int, list[float]]] = []  # this rank's π after each update
         # UTF-8 bytes of each token id: Σ over a sequence's targets = the bytes it decodes to.
         self.byte_lengths = torch.as_tensor(byte_lengths, dtype=torch.float32)
@@ -89,16 +90,9 @@ class TaamModule(L.LightningModule):
         return loss
 
     def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean next-token NLL of the batch; per-language sums go into the window.
-
-        The decoder's hidden states go through the LM head and the loss chunk by chunk
-        (:mod:`taam.losses`), so the full fp32 logits never exist.
-        """
-        inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
-        hidden = self.model.base_model(input_ids=inputs).last_hidden_state
-        head = self.model.get_output_embeddings().weight
-        loss, nll = linear_cross_entropy(hidden.flatten(0, 1), head, targets.flatten())
-        self._accumulate(batch["language"], nll.view_as(targets), targets)
+        """Mean next-token NLL of the batch (:mod:`taam.losses`); per-language sums go into the window."""
+        loss, nll = self.next_token_loss(self.model, batch["tokens"])
+        self._accumulate(batch["language"], nll, batch["tokens"][:, 1:])
         return loss
 
     def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
@@ -116,11 +110,13 @@ class TaamModule(L.LightningModule):
     def close_window(self) -> None:
         """Reduce the window over ranks, update the mixer, log, and start a new window."""
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
+        window = window.cpu().numpy()  # the window's one host sync
         self.check_finite(window)
-        stats = WindowStats.from_matrix(window.cpu().numpy(), pi=self.sampler.last_pi)
+        stats = WindowStats.from_matrix(window, pi=self.sampler.last_pi)
         self.window.zero_()
-        # The progress bar shows the window's loss: a Python float, so no per-step device sync.
-        self.log("loss", float(stats.nats.sum() / stats.tokens.sum()), prog_bar=True, logger=False)
+        # A Python float for the progress bar (taam.progress): self.log would keep a device
+        # tensor that Lightning reads back (.item()) at every later step.
+        self.window_loss = float(stats.nats.sum() / stats.tokens.sum())
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
@@ -132,10 +128,10 @@ class TaamModule(L.LightningModule):
         if self.on_update is not None:
             self.on_update(self.sampler.step, stats, record)
 
-    def check_finite(self, window: torch.Tensor | None = None) -> None:
+    def check_finite(self, window: np.ndarray | None = None) -> None:
         """Stop before a non-finite loss reaches the mixer or a checkpoint."""
-        window = self.window if window is None else window
-        if not bool(torch.isfinite(window).all()):
+        window = self.window.cpu().numpy() if window is None else window
+        if not np.isfinite(window).all():
             raise NonFiniteLoss(
                 f"the loss became non-finite before step {self.sampler.step}; training stopped and "
                 f"the last good checkpoint was kept. Lower train.lr or check the data, then resume."
@@ -165,9 +161,9 @@ class TaamModule(L.LightningModule):
             {"params": decay, "weight_decay": self.optim["weight_decay"]},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        fused = self.device.type == "cuda"
+        # Fused on every device: the unfused CPU path reads each step counter (.item()).
         optimizer = torch.optim.AdamW(
-            groups, lr=self.optim["lr"], betas=self.optim["betas"], fused=fused
+            groups, lr=self.optim["lr"], betas=self.optim["betas"], fused=True
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         return {

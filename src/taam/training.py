@@ -15,7 +15,6 @@ import lightning as L
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoTokenizer
 
@@ -31,6 +30,7 @@ from taam.mixer.base import MixContext, Mixer
 from taam.mixer.factory import build_mixer, uses_reward
 from taam.model import build_model, count_parameters
 from taam.module import TaamModule
+from taam.progress import WindowLossBar
 from taam.reporting import RunReporter, record_failure
 from taam.rundir import LAST_CKPT, RunDirError, prepare_run_dir, run_name, setup_logging
 
@@ -254,7 +254,7 @@ def build_trainer(
         default_root_dir=str(run_dir),
         use_distributed_sampler=False,
         logger=loggers,
-        callbacks=[RichProgressBar(), reporter, checkpoint, milestones, *callbacks],
+        callbacks=[WindowLossBar(), reporter, checkpoint, milestones, *callbacks],
     )
 
 
