@@ -90,7 +90,7 @@ class TaamModule(L.LightningModule):
         return loss
 
     def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean next-token NLL of the batch (:mod:`taam.losses`); per-language sums go into the window."""
+        """Mean next-token NLL of the batch (:mod:`taam.losses`); per-language sums to the window."""
         loss, nll = self.next_token_loss(self.model, batch["tokens"])
         self._accumulate(batch["language"], nll, batch["tokens"][:, 1:])
         return loss
