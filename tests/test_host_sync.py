@@ -141,6 +141,7 @@ def test_a_step_reads_nothing_back_and_a_window_close_once(tiny_overrides):
             f"train.max_steps={steps}",
             f"train.checkpoint_every_steps={10**6}",  # last.ckpt only at the end
             "trainer.log_every_n_steps=1",
+            "trainer.precision=bf16-mixed",  # as on a GPU: autocast, the mixed-precision plugin
         ]
     )
     reads = HostReads()

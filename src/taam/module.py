@@ -171,6 +171,24 @@ class TaamModule(L.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        """Clip the global gradient norm to the trainer's ``gradient_clip_val``.
+
+        Lightning's own clipping refuses a fused optimiser under mixed precision, because with
+        fp16 the gradients would still be scaled. bf16 uses no loss scaling, so clipping here
+        is exact.
+        """
+        if not gradient_clip_val:
+            return
+        if self.trainer.precision == "16-mixed" or gradient_clip_algorithm == "value":
+            raise TaamError(
+                "TAAM clips the gradient norm under 32-true or bf16-mixed precision; set "
+                "trainer.precision to one of them and leave trainer.gradient_clip_algorithm unset."
+            )
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), gradient_clip_val)
+
     def _lr_factor(self, step: int) -> float:
         """Linear warm-up, then cosine decay to ``min_ratio`` of the peak."""
         warmup, total, floor = (
