@@ -54,18 +54,22 @@ def test_one_graph_no_breaks_and_flash_eligible_attention(model, tokens):
     assert all(n.kwargs["attn_mask"] is None and n.kwargs["is_causal"] for n in attention)
 
 
-def test_compiled_forward_and_backward_match_eager(model, tokens, tokenizer):
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
+def test_compiled_forward_and_backward_match_eager(model, tokens, tokenizer, bf16):
     chunk = 16 * len(tokenizer)  # 16 rows a chunk: the loop runs 4 times over 64 targets
-    loss, nll = next_token_loss(model, tokens, chunk)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+    with autocast:
+        loss, nll = next_token_loss(model, tokens, chunk)
     loss.backward()
     expected = {name: p.grad.clone() for name, p in model.named_parameters()}
     model.zero_grad(set_to_none=True)
 
     torch._dynamo.reset()
-    compiled_loss, compiled_nll = compile_next_token_loss(backend="aot_eager")(model, tokens, chunk)
-    compiled_loss.backward()
-    assert torch.allclose(compiled_loss, loss, atol=1e-6)
-    assert torch.allclose(compiled_nll, nll, atol=1e-6) and compiled_nll.shape == (4, 16)
+    with autocast:
+        compiled = compile_next_token_loss(backend="aot_eager")(model, tokens, chunk)
+    compiled[0].backward()
+    assert torch.allclose(compiled[0], loss, atol=1e-6)
+    assert torch.allclose(compiled[1], nll, atol=1e-6) and compiled[1].shape == (4, 16)
     for name, p in model.named_parameters():
         assert torch.allclose(p.grad, expected[name], atol=1e-6), name
 
