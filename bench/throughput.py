@@ -14,8 +14,10 @@ In one process and on the same model config and batch size it times
 It prints one JSON line per loop, then a markdown table: tokens/s, MFU (6N + 12·L·H·Q·T FLOPs
 per token against the GPU's dense bf16 peak; see the README), peak memory, and for TAAM the
 ratio (b)/(a), the share of step time spent drawing batches and in sampler + mixer, and the
-projected minutes for 655,360,000 exposures. Warm-up steps are excluded; steps that wrote
-an export are excluded too (a run amortises them).
+projected minutes for 655,360,000 exposures. Warm-up steps are excluded. The device is
+synchronised only where the timed steps start and end, so each loop's data draw overlaps the
+work already queued, as in a run; no export may fall in the timed steps (by default 30 steps
+in all, under the first milestone at 1M exposures).
 """
 
 from __future__ import annotations
@@ -136,28 +138,27 @@ def sync(device: torch.device) -> None:
 
 
 class StepTimer(L.Callback):
-    """Wall time of each step after the warm-up; flags steps that wrote an export."""
+    """Mean step time from the end of the warm-up to the end of the last step.
 
-    def __init__(self, warmup: int, run_dir: Path) -> None:
-        self.warmup, self.run_dir = warmup, run_dir
-        self.times: list[float] = []
-        self.last = None
-        self.exports = 0
+    The device is synchronised only at those two ends, so the draw of step t + 1 overlaps
+    step t's queued work as in a real run. Exports (milestones) must not fall in between.
+    """
 
-    def _exports(self) -> int:
-        folder = self.run_dir / "checkpoints"
-        return len(list(folder.iterdir())) if folder.exists() else 0
+    def __init__(self, warmup: int, last: int, run_dir: Path) -> None:
+        self.warmup, self.last, self.exports = warmup, last, run_dir / "checkpoints"
+        self.marks: list[tuple[float, int]] = []
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if module.sampler.step == self.warmup:
+        if module.sampler.step in (self.warmup, self.last):
             sync(module.device)
-            self.last = time.perf_counter()
-        elif module.sampler.step > self.warmup:
-            sync(module.device)
-            now, exports = time.perf_counter(), self._exports()
-            if exports == self.exports:
-                self.times.append(now - self.last)
-            self.last, self.exports = now, exports
+            exports = len(list(self.exports.iterdir())) if self.exports.exists() else 0
+            self.marks.append((time.perf_counter(), exports))
+
+    def step_s(self) -> float:
+        (start, exports_before), (end, exports_after) = self.marks
+        if exports_after != exports_before:
+            raise SystemExit("bench: a milestone export fell in the timed steps; lower --steps.")
+        return (end - start) / (self.last - self.warmup)
 
 
 @contextmanager
@@ -180,14 +181,14 @@ def timed(owner, name: str, totals: dict[str, float]):
 
 
 def run_taam(cfg, warmup: int, steps: int, device: torch.device) -> dict:
-    timer = StepTimer(warmup, Path(cfg.run_dir))
+    timer = StepTimer(warmup, warmup + steps, Path(cfg.run_dir))
     totals: dict[str, float] = {}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     # pstar builds an Exp3Mixer, whose update overrides the base class's: time that one.
     with timed(MixtureSampler, "draw", totals), timed(Exp3Mixer, "update", totals):
         train(cfg, callbacks=[timer])
-    step_s = float(np.mean(timer.times))
+    step_s = timer.step_s()
     draw, update = (totals.get(name, 0.0) / (warmup + steps) for name in ("draw", "update"))
     return {
         "step_s": step_s,
@@ -211,10 +212,10 @@ def run_peer(
     shard_list = list(shards.train.values())
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times = []
     for step in range(warmup + steps):
-        sync(device)
-        start = time.perf_counter()
+        if step == warmup:  # synchronised only here and at the end, as StepTimer does
+            sync(device)
+            start = time.perf_counter()
         shard = shard_list[step % len(shard_list)]
         rows = rng.integers(0, shard.num_sequences, batch)
         x = torch.from_numpy(np.stack([shard.sequence(int(r)) for r in rows]).astype(np.int64))
@@ -227,10 +228,9 @@ def run_peer(
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        sync(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-    return {"step_s": float(np.mean(times)), "memory_gb": peak_memory_gb(device), "model": model}
+    sync(device)
+    step_s = (time.perf_counter() - start) / steps
+    return {"step_s": step_s, "memory_gb": peak_memory_gb(device), "model": model}
 
 
 def report(
@@ -284,7 +284,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=30)
+    # 30 steps × 64 × 512 = 983,040 tokens: under the first milestone export (1M)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--no-compile", dest="compile", action="store_false", default=None)
     parser.add_argument("--peak-tflops", type=float, help="dense bf16 peak (default: by GPU)")
     parser.add_argument("--timeout", type=int, default=0, help="seconds before giving up")
