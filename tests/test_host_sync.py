@@ -111,6 +111,9 @@ class Attach(L.Callback):
     def on_fit_start(self, trainer, module) -> None:
         self.reads.module = module
 
+    def on_train_end(self, trainer, module) -> None:
+        self.bar = trainer.progress_bar_callback.get_metrics(trainer, module)
+
 
 def test_the_counter_sees_each_kind_of_read():
     x = torch.arange(-2.0, 3.0)
@@ -145,10 +148,13 @@ def test_a_step_reads_nothing_back_and_a_window_close_once(tiny_overrides):
         ]
     )
     reads = HostReads()
+    attach = Attach(reads)
     with reads:
-        train(cfg, callbacks=[Attach(reads)])
+        train(cfg, callbacks=[attach])
     # Steps 1 … steps − 1: the last one also ends the run (final checkpoint, exports).
     per_step = {step: reads.counts[step] for step in range(1, steps)}
     expected = {step: int(step % interval == 0) for step in range(1, steps)}
     assert per_step == expected, {s: reads.sites.get(s) for s in per_step if reads.counts[s]}
     assert reads.sites[interval] == ["cpu"]  # the window's one read: the reduced sums
+    # the progress bar still shows the loss: the last window's, as a float
+    assert attach.bar["loss"] == round(reads.module.window_loss, 4) > 0
