@@ -3,7 +3,7 @@ PIP := $(PYTHON) -m pip
 ARGS ?= method=pstar seed=1337
 BENCH_PRESET ?= cpu
 
-.PHONY: install train test test-fast lint format bench clean
+.PHONY: install train test test-fast lint format bench bench-gpu clean
 
 install:  ## torch first (an existing one is kept; else the pinned CPU build), then TAAM
 	test -x $(PYTHON) || python3 -m venv --system-site-packages .venv
@@ -30,6 +30,9 @@ format:
 bench: install  ## throughput against a plain HF loop (CPU preset here; --preset gpu on a GPU) and data prep
 	$(PYTHON) bench/throughput.py --preset $(BENCH_PRESET)
 	$(PYTHON) bench/data_prep.py
+
+bench-gpu:  ## on one H100/H200: checks the GPU, then peer vs TAAM at BabyLM scale (JSON + table, ≤ 5 min)
+	timeout 300 $(PYTHON) bench/throughput.py --preset gpu --timeout 290
 
 clean:
 	rm -rf runs .cache .pytest_cache .ruff_cache

@@ -2,18 +2,22 @@
 
     python bench/throughput.py --preset cpu     # tiny Llama, ratio only (this machine)
     python bench/throughput.py --preset gpu     # ~100M Llama, 64 × 512 tokens per step, bf16
+    make bench-gpu                              # the GPU preset after a machine check, ≤ 5 min
 
 In one process and on the same model config and batch size it times
 
 (a) the peer: a plain PyTorch loop over the Hugging Face model (bf16 autocast on a GPU, SDPA,
-    fused AdamW on a GPU, ``torch.compile`` unless ``--no-compile``), full-logits cross-entropy;
+    fused AdamW, ``torch.compile`` unless ``--no-compile``), full-logits cross-entropy;
 (b) TAAM: ``taam.training.train`` exactly as ``src/train.py`` runs it (Lightning Trainer,
     mixture sampler, EXP3 mixer updates, per-language statistics, logging), method pstar.
 
-It prints one JSON line per configuration: tokens/s, MFU (6N + 12·L·d·T FLOPs per token
-against 989 TFLOP/s dense bf16; N without position embeddings), peak memory, and for TAAM
-the ratio (b)/(a) and the share of step time spent in the sampler and the mixer. Warm-up
-steps are excluded; steps that wrote an export are excluded too (a run amortises them).
+It prints one JSON line per loop, then a markdown table: tokens/s, MFU (6N + 12·L·H·Q·T FLOPs
+per token against the GPU's dense bf16 peak; see the README), peak memory, and for TAAM the
+ratio (b)/(a), the share of step time spent drawing batches and in sampler + mixer, and the
+projected minutes for 655,360,000 exposures. Warm-up steps are excluded. The device is
+synchronised only where the timed steps start and end, so each loop's data draw overlaps the
+work already queued, as in a run; no export may fall in the timed steps (by default 30 steps
+in all, under the first milestone at 1M exposures).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import signal
 import tempfile
 import time
 from contextlib import contextmanager
@@ -31,16 +36,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
-from transformers import AutoTokenizer
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from transformers import AutoTokenizer, PreTrainedModel
 
 from taam.data.prepare import prepare_data
 from taam.data.sampler import MixtureSampler
+from taam.markdown import markdown_table
 from taam.mixer.exp3 import Exp3Mixer
 from taam.model import build_model, count_parameters
 from taam.training import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-PEAK_FLOPS = 989e12  # H100/H200 dense bf16
+EXPOSURES = 655_360_000  # the BabyLM run: 20,000 steps × 64 × 512 tokens
+# Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, matched in this order.
+PEAK_BF16_FLOPS = {"H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200": 989e12}
 PRESETS = {
     "cpu": {"model": "llama_tiny", "trainer": "cpu", "global_batch": 32, "vocab": 4096},
     "gpu": {"model": "llama_100m", "trainer": "gpu", "global_batch": 64, "vocab": 16384},
@@ -66,14 +75,55 @@ def config(preset: str, steps: int, run_dir: Path, cache: Path, compile_model: b
         return compose(config_name="train", overrides=overrides)
 
 
-def flops_per_token(model, seq_len: int) -> float:
-    """6N + 12·L·d·T (N: parameters without position embeddings)."""
-    cfg = model.config
-    n = count_parameters(model)
+def matmul_parameters(model: PreTrainedModel) -> int:
+    """N: the weights each token multiplies: all but the input and position embeddings
+    (look-ups), with the LM head counted even when it is tied to the input embedding."""
+    n = count_parameters(model) - model.get_input_embeddings().weight.numel()
     position = getattr(model.base_model, "wpe", None)
     if position is not None:
         n -= position.weight.numel()
-    return 6 * n + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq_len
+    head = model.get_output_embeddings().weight
+    return n + head.numel() if head is model.get_input_embeddings().weight else n
+
+
+def flops_per_token(model: PreTrainedModel, seq_len: int) -> float:
+    """Training FLOPs per token, 6N + 12·L·H·Q·T (PaLM, appendix B; H·Q = d, T = seq_len)."""
+    cfg = model.config
+    return 6 * matmul_parameters(model) + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq_len
+
+
+def peak_flops(device_name: str) -> float:
+    """The dense bf16 peak of ``device_name`` (first key of PEAK_BF16_FLOPS it contains)."""
+    for key, flops in PEAK_BF16_FLOPS.items():
+        if key in device_name:
+            return flops
+    raise SystemExit(
+        f"bench: no dense bf16 peak known for '{device_name}'; pass --peak-tflops "
+        f"(the data-sheet figure without sparsity)."
+    )
+
+
+def check_gpu() -> str:
+    """The GPU's name, once it has bf16 and SDPA's flash kernel; a one-line error otherwise."""
+    if not torch.cuda.is_available():
+        raise SystemExit(
+            "bench-gpu: no CUDA GPU is visible (torch.cuda.is_available() is False); run it on "
+            "a GPU machine with a CUDA build of torch, or `make bench` for the CPU preset."
+        )
+    name = torch.cuda.get_device_name()
+    if not torch.cuda.is_bf16_supported():
+        raise SystemExit(f"bench-gpu: {name} has no bf16 support; use an H100 or H200.")
+    q = torch.randn(1, 12, 512, 64, device="cuda", dtype=torch.bfloat16)
+    try:
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    except RuntimeError as err:
+        raise SystemExit(
+            f"bench-gpu: SDPA's flash kernel is not available on {name} with torch "
+            f"{torch.__version__} ({str(err).splitlines()[0]}); install a CUDA build of torch "
+            f"with flash attention (sm80+)."
+        ) from None
+    return name
 
 
 def peak_memory_gb(device: torch.device) -> float:
@@ -88,28 +138,27 @@ def sync(device: torch.device) -> None:
 
 
 class StepTimer(L.Callback):
-    """Wall time of each step after the warm-up; flags steps that wrote an export."""
+    """Mean step time from the end of the warm-up to the end of the last step.
 
-    def __init__(self, warmup: int, run_dir: Path) -> None:
-        self.warmup, self.run_dir = warmup, run_dir
-        self.times: list[float] = []
-        self.last = None
-        self.exports = 0
+    The device is synchronised only at those two ends, so the draw of step t + 1 overlaps
+    step t's queued work as in a real run. Exports (milestones) must not fall in between.
+    """
 
-    def _exports(self) -> int:
-        folder = self.run_dir / "checkpoints"
-        return len(list(folder.iterdir())) if folder.exists() else 0
+    def __init__(self, warmup: int, last: int, run_dir: Path) -> None:
+        self.warmup, self.last, self.exports = warmup, last, run_dir / "checkpoints"
+        self.marks: list[tuple[float, int]] = []
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if module.sampler.step == self.warmup:
+        if module.sampler.step in (self.warmup, self.last):
             sync(module.device)
-            self.last = time.perf_counter()
-        elif module.sampler.step > self.warmup:
-            sync(module.device)
-            now, exports = time.perf_counter(), self._exports()
-            if exports == self.exports:
-                self.times.append(now - self.last)
-            self.last, self.exports = now, exports
+            exports = len(list(self.exports.iterdir())) if self.exports.exists() else 0
+            self.marks.append((time.perf_counter(), exports))
+
+    def step_s(self) -> float:
+        (start, exports_before), (end, exports_after) = self.marks
+        if exports_after != exports_before:
+            raise SystemExit("bench: a milestone export fell in the timed steps; lower --steps.")
+        return (end - start) / (self.last - self.warmup)
 
 
 @contextmanager
@@ -132,18 +181,19 @@ def timed(owner, name: str, totals: dict[str, float]):
 
 
 def run_taam(cfg, warmup: int, steps: int, device: torch.device) -> dict:
-    timer = StepTimer(warmup, Path(cfg.run_dir))
+    timer = StepTimer(warmup, warmup + steps, Path(cfg.run_dir))
     totals: dict[str, float] = {}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     # pstar builds an Exp3Mixer, whose update overrides the base class's: time that one.
     with timed(MixtureSampler, "draw", totals), timed(Exp3Mixer, "update", totals):
         train(cfg, callbacks=[timer])
-    step_s = float(np.mean(timer.times))
-    overhead = (totals.get("draw", 0.0) + totals.get("update", 0.0)) / (warmup + steps)
+    step_s = timer.step_s()
+    draw, update = (totals.get(name, 0.0) / (warmup + steps) for name in ("draw", "update"))
     return {
         "step_s": step_s,
-        "overhead_share": overhead / step_s,
+        "draw_share": draw / step_s,
+        "overhead_share": (draw + update) / step_s,
         "memory_gb": peak_memory_gb(device),
     }
 
@@ -154,8 +204,7 @@ def run_peer(
     """The plain loop: random sequences from the same shards, full-logits cross-entropy."""
     torch.manual_seed(0)
     model = build_model(AutoTokenizer.from_pretrained(shards.tokenizer_dir), **cfg.model).to(device)
-    fused = device.type == "cuda"
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), fused=fused)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), fused=True)
     step_fn = torch.compile(model) if compile_model else model
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     rng = np.random.default_rng(0)
@@ -163,10 +212,10 @@ def run_peer(
     shard_list = list(shards.train.values())
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times = []
     for step in range(warmup + steps):
-        sync(device)
-        start = time.perf_counter()
+        if step == warmup:  # synchronised only here and at the end, as StepTimer does
+            sync(device)
+            start = time.perf_counter()
         shard = shard_list[step % len(shard_list)]
         rows = rng.integers(0, shard.num_sequences, batch)
         x = torch.from_numpy(np.stack([shard.sequence(int(r)) for r in rows]).astype(np.int64))
@@ -179,25 +228,23 @@ def run_peer(
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        sync(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-    return {"step_s": float(np.mean(times)), "memory_gb": peak_memory_gb(device), "model": model}
+    sync(device)
+    step_s = (time.perf_counter() - start) / steps
+    return {"step_s": step_s, "memory_gb": peak_memory_gb(device), "model": model}
 
 
 def report(
-    name: str, preset: str, device, result: dict, tokens_per_step: int, flops: float, **extra
+    name: str, preset: str, device_name: str, result: dict, tokens_per_step: int, **extra
 ) -> dict:
-    tokens_s = tokens_per_step / result["step_s"]
+    """One JSON line (printed) for one loop; ``extra`` adds its own fields."""
     line = {
         "bench": "throughput",
         "preset": preset,
-        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "device": device_name,
         "loop": name,
         "tokens_per_step": tokens_per_step,
         "step_ms": round(result["step_s"] * 1e3, 2),
-        "tokens_per_s": round(tokens_s),
-        "mfu": round(tokens_s * flops / PEAK_FLOPS, 4) if device.type == "cuda" else None,
+        "tokens_per_s": round(tokens_per_step / result["step_s"]),
         "peak_memory_gb": round(result["memory_gb"], 2),
         **extra,
     }
@@ -205,14 +252,52 @@ def report(
     return line
 
 
+def mfu(tokens_per_s: float, flops: float, peak: float | None) -> float | None:
+    """Model FLOPs utilisation: achieved model FLOP/s over the peak (None without a peak)."""
+    return round(tokens_per_s * flops / peak, 4) if peak else None
+
+
+TABLE = {
+    "loop": "loop",
+    "tokens_per_s": "tokens/s",
+    "mfu": "MFU",
+    "peak_memory_gb": "peak memory (GiB)",
+    "ratio_vs_peer": "ratio vs peer",
+    "sampler_mixer_share": "sampler + mixer share",
+    "draw_share": "draw share",
+    "projected_655M_minutes": "minutes for 655,360,000 exposures",
+}
+
+
+def table(lines: list[dict]) -> str:
+    """The JSON lines as a markdown table, headed by the device."""
+    header = f"**{lines[0]['device']}**, {lines[0]['tokens_per_step']:,} tokens per step"
+    rows = [{k: "–" if line.get(k) is None else line[k] for k in TABLE} for line in lines]
+    return "\n".join([header, "", *markdown_table(list(TABLE), rows, {"loop"}, TABLE)])
+
+
+def projected_minutes(tokens_per_s: float) -> float:
+    return round(EXPOSURES / tokens_per_s / 60, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=30)
+    # 30 steps × 64 × 512 = 983,040 tokens: under the first milestone export (1M)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--no-compile", dest="compile", action="store_false", default=None)
+    parser.add_argument("--peak-tflops", type=float, help="dense bf16 peak (default: by GPU)")
+    parser.add_argument("--timeout", type=int, default=0, help="seconds before giving up")
     args = parser.parse_args()
+    if args.timeout:
+        signal.signal(signal.SIGALRM, _out_of_time(args.timeout))
+        signal.alarm(args.timeout)
     device = torch.device("cuda" if args.preset == "gpu" else "cpu")
+    device_name = check_gpu() if device.type == "cuda" else "cpu"
+    peak = args.peak_tflops * 1e12 if args.peak_tflops else None
+    if device.type == "cuda" and peak is None:
+        peak = peak_flops(device_name)
     compile_model = args.compile if args.compile is not None else device.type == "cuda"
     with tempfile.TemporaryDirectory() as tmp:
         cfg = config(
@@ -226,28 +311,46 @@ def main() -> None:
         tokens_per_step = int(cfg.train.global_batch) * int(cfg.model.seq_len)
         peer = run_peer(cfg, data.shards, args.warmup, args.steps, device, compile_model)
         flops = flops_per_token(peer.pop("model"), int(cfg.model.seq_len))
-        report(
-            "peer_hf_loop",
-            args.preset,
-            device,
-            peer,
-            tokens_per_step,
-            flops,
-            compiled=compile_model,
-        )
+        peer_tokens_s = tokens_per_step / peer["step_s"]
+        lines = [
+            report(
+                "peer_hf_loop",
+                args.preset,
+                device_name,
+                peer,
+                tokens_per_step,
+                mfu=mfu(peer_tokens_s, flops, peak),
+                flops_per_token=flops,
+                compiled=compile_model,
+                projected_655M_minutes=projected_minutes(peer_tokens_s),
+            )
+        ]
         taam = run_taam(cfg, args.warmup, args.steps, device)
-        report(
-            "taam",
-            args.preset,
-            device,
-            taam,
-            tokens_per_step,
-            flops,
-            compiled=compile_model,
-            ratio_vs_peer=round(peer["step_s"] / taam["step_s"], 3),
-            sampler_mixer_share=round(taam["overhead_share"], 4),
-            projected_655M_minutes=round(655_360_000 / (tokens_per_step / taam["step_s"]) / 60, 1),
+        taam_tokens_s = tokens_per_step / taam["step_s"]
+        lines.append(
+            report(
+                "taam",
+                args.preset,
+                device_name,
+                taam,
+                tokens_per_step,
+                mfu=mfu(taam_tokens_s, flops, peak),
+                flops_per_token=flops,
+                compiled=compile_model,
+                ratio_vs_peer=round(peer["step_s"] / taam["step_s"], 3),
+                sampler_mixer_share=round(taam["overhead_share"], 4),
+                draw_share=round(taam["draw_share"], 4),
+                projected_655M_minutes=projected_minutes(taam_tokens_s),
+            )
         )
+    print(table(lines), flush=True)
+
+
+def _out_of_time(seconds: int):
+    def handler(signum, frame):
+        raise SystemExit(f"bench: stopped at its {seconds} s limit (compilation included).")
+
+    return handler
 
 
 if __name__ == "__main__":

@@ -14,11 +14,18 @@ and at once the gradients of the mean loss L = (1/N) Σ ℓ_n,
 so only one chunk of logits ever exists. The backward pass scales the stored gradients by
 the incoming gradient of L. The per-token NLL comes back (detached) for the per-language
 statistics.
+
+:func:`next_token_loss` is the training step's forward pass (decoder, head, loss) and
+:func:`compile_next_token_loss` compiles it as one graph: ``fullgraph=True`` turns any graph
+break into an error, and the chunk loop, whose trip count depends only on shapes, unrolls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+from transformers import PreTrainedModel
 
 # Rows per chunk: chunk × V logits in fp32 stay around 256 MiB at V = 16,384.
 DEFAULT_CHUNK_ELEMENTS = 64 * 1024 * 1024
@@ -84,3 +91,27 @@ def linear_cross_entropy(
     """(mean NLL with gradients, per-token NLL detached) for ``hidden [N, d] @ weight [V, d]ᵀ``."""
     chunk_rows = max(1, chunk_elements // weight.shape[0])
     return LinearCrossEntropy.apply(hidden, weight, targets, chunk_rows)
+
+
+def next_token_loss(
+    model: PreTrainedModel, tokens: torch.Tensor, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean NLL, per-token NLL [B, T] detached) of ``tokens[:, 1:]`` given ``tokens[:, :-1]``.
+
+    The decoder's hidden states go through the LM head and the loss chunk by chunk
+    (:func:`linear_cross_entropy`), so the full fp32 logits never exist.
+    """
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    # With a cache object (use_cache), transformers skips its packed-sequence check of the
+    # position ids: eager, that check reads the device (a host sync per step); compiled, it
+    # builds an explicit T × T mask, which rules out SDPA's flash kernel. Nothing is cached
+    # beyond the keys and values autograd keeps anyway.
+    hidden = model.base_model(input_ids=inputs, use_cache=True).last_hidden_state
+    head = model.get_output_embeddings().weight
+    loss, nll = linear_cross_entropy(hidden.flatten(0, 1), head, targets.flatten(), chunk_elements)
+    return loss, nll.view_as(targets)
+
+
+def compile_next_token_loss(backend: str = "inductor") -> Callable[..., tuple[torch.Tensor, ...]]:
+    """:func:`next_token_loss` as one compiled graph, forward and backward (no graph breaks)."""
+    return torch.compile(next_token_loss, fullgraph=True, backend=backend)

@@ -17,8 +17,8 @@ import torch
 from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
-from taam.errors import NonFiniteLoss
-from taam.losses import linear_cross_entropy
+from taam.errors import NonFiniteLoss, TaamError
+from taam.losses import compile_next_token_loss, next_token_loss
 from taam.mixer.base import Mixer, WindowStats
 from taam.progress import window_losses
 
@@ -89,12 +89,13 @@ class TaamModule(L.LightningModule):
             ignore=["model", "mixer", "byte_lengths", "on_update"],
         )
         self.model = model
-        if compile_model:  # in place: the module tree, state-dict keys and exports stay plain HF
-            model.base_model.compile()
+        # Decoder, head and loss compiled as one graph; the model itself stays plain HF.
+        self.next_token_loss = compile_next_token_loss() if compile_model else next_token_loss
         self.mixer = mixer
         self.update_interval = update_interval
         self.optim, self.schedule = optim, schedule
         self.on_update = on_update  # called with (step, stats, record) after each window
+        self.window_losses: dict[str, float] = {}  # the last closed window's, for the console
         self.pi_history: list[tuple[int, list[float]]] = []  # this rank's π after each update
         # UTF-8 bytes of each token id: Σ over a sequence's targets = the bytes it decodes to.
         self.byte_lengths = torch.as_tensor(byte_lengths, dtype=torch.float32)
@@ -123,16 +124,9 @@ class TaamModule(L.LightningModule):
         return loss
 
     def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean next-token NLL of the batch; per-language sums go into the window.
-
-        The decoder's hidden states go through the LM head and the loss chunk by chunk
-        (:mod:`taam.losses`), so the full fp32 logits never exist.
-        """
-        inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
-        hidden = self.model.base_model(input_ids=inputs).last_hidden_state
-        head = self.model.get_output_embeddings().weight
-        loss, nll = linear_cross_entropy(hidden.flatten(0, 1), head, targets.flatten())
-        self._accumulate(batch["language"], nll.view_as(targets), targets)
+        """Mean next-token NLL of the batch (:mod:`taam.losses`); per-language sums to the window."""
+        loss, nll = self.next_token_loss(self.model, batch["tokens"])
+        self._accumulate(batch["language"], nll, batch["tokens"][:, 1:])
         return loss
 
     def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
@@ -150,11 +144,11 @@ class TaamModule(L.LightningModule):
     def close_window(self) -> None:
         """Reduce the window over ranks, update the mixer, log, and start a new window."""
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
+        window = window.cpu().numpy()  # the window's one host sync
         self.check_finite(window)
-        stats = WindowStats.from_matrix(window.cpu().numpy(), self.sampler.close_window())
+        stats = WindowStats.from_matrix(window, self.sampler.close_window())
         self.window.zero_()
-        # The progress bar shows the window's losses: Python floats, so no per-step device sync.
-        self.log_dict(window_losses(stats, self.mixer.languages), prog_bar=True, logger=False)
+        self.window_losses = window_losses(stats, self.mixer.languages)  # floats (taam.progress)
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
@@ -166,10 +160,10 @@ class TaamModule(L.LightningModule):
         if self.on_update is not None:
             self.on_update(self.sampler.step, stats, record)
 
-    def check_finite(self, window: torch.Tensor | None = None) -> None:
+    def check_finite(self, window: np.ndarray | None = None) -> None:
         """Stop before a non-finite loss reaches the mixer or a checkpoint."""
-        window = self.window if window is None else window
-        if not bool(torch.isfinite(window).all()):
+        window = self.window.cpu().numpy() if window is None else window
+        if not np.isfinite(window).all():
             raise NonFiniteLoss(
                 f"the loss became non-finite before step {self.sampler.step}; training stopped and "
                 f"the last good checkpoint was kept. Lower train.lr or check the data, then resume."
@@ -199,15 +193,33 @@ class TaamModule(L.LightningModule):
             {"params": decay, "weight_decay": self.optim.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        fused = self.device.type == "cuda"
+        # Fused on every device: the unfused CPU path reads each step counter (.item()).
         optimizer = torch.optim.AdamW(
-            groups, lr=self.optim.lr, betas=tuple(self.optim.betas), fused=fused
+            groups, lr=self.optim.lr, betas=tuple(self.optim.betas), fused=True
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.schedule.factor)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        """Clip the global gradient norm to the trainer's ``gradient_clip_val``.
+
+        Lightning's own clipping refuses a fused optimiser under mixed precision, because with
+        fp16 the gradients would still be scaled. bf16 uses no loss scaling, so clipping here
+        is exact.
+        """
+        if not gradient_clip_val:
+            return
+        if self.trainer.precision == "16-mixed" or gradient_clip_algorithm == "value":
+            raise TaamError(
+                "TAAM clips the gradient norm under 32-true or bf16-mixed precision; set "
+                "trainer.precision to one of them and leave trainer.gradient_clip_algorithm unset."
+            )
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), gradient_clip_val)
 
     # -- resumable state --------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -86,15 +86,20 @@ class StepProgressBar(RichProgressBar):
         self.refresh()
 
     def get_metrics(self, trainer: L.Trainer, module: L.LightningModule) -> dict[str, str]:
-        """Exposures, π and the last window's per-language loss; no ``v_num``."""
+        """Exposures, π and the last window's per-language loss; no ``v_num``.
+
+        The losses are the Python floats the module keeps at each window close: a value
+        logged with ``self.log(..., prog_bar=True)`` would stay a device tensor that Lightning
+        reads back (``.item()``) at every later step, a host sync per step on a GPU.
+        """
         languages = module.mixer.languages
-        shown = trainer.progress_bar_metrics
         metrics = {
             "exposures": si(float(module.sampler.exposures_tokens().sum())),
             "π": per_language(module.mixer.probs(), languages, ".2f"),
         }
+        shown = module.window_losses
         if all(f"loss_{lang}" in shown for lang in languages):
-            losses = [float(shown[f"loss_{lang}"]) for lang in languages]
+            losses = [shown[f"loss_{lang}"] for lang in languages]
             metrics["loss"] = per_language(losses, languages, ".2f")
         return metrics
 
