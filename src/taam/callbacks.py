@@ -43,8 +43,10 @@ class ResumeCheckpoint(L.Callback):
         trainer.save_checkpoint(tmp, weights_only=False)  # a collective: rank 0 writes
         self.saved_step = module.sampler.step
         if trainer.is_global_zero:
-            os.replace(tmp, self.path)
+            # The logs first: a last.ckpt never exists without mixer.csv up to its step (a
+            # resume keeps the rows up to the checkpoint's step, so extra rows are harmless).
             self.on_save()
+            os.replace(tmp, self.path)
             log.info("checkpoint: %s at step %d", self.path.name, module.sampler.step)
 
 
