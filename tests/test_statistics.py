@@ -32,7 +32,6 @@ def test_window_matches_a_direct_per_sequence_computation():
     module = TaamModule(
         model,
         uniform(MixContext(("nld", "zho", "eng"), np.ones(3), np.ones(3), 1)),
-        sampler,
         lengths,
         update_interval=1,
     )
