@@ -42,7 +42,9 @@ class ResumeCheckpoint(L.Callback):
         module.check_finite()
         check_finite_weights(module.parameters(), f"{self.path.name} at step {module.sampler.step}")
         if trainer.is_global_zero:
-            self.on_save()  # the logs first: a checkpoint never refers to rows not yet written
+            # The logs first: a last.ckpt never exists without mixer.csv up to its step (a
+            # resume keeps the rows up to the checkpoint's step, so extra rows are harmless).
+            self.on_save()
         # A collective: rank 0 writes, staged next to the file (StagedCheckpointIO).
         trainer.save_checkpoint(self.path, weights_only=False)
         self.saved_step = module.sampler.step
