@@ -23,7 +23,6 @@ import math
 import numpy as np
 
 from taam.mixer.exp3 import Exp3Mixer, softmax
-from taam.mixer.rewards import Reward
 
 
 def odm_epsilon(t: int, k: int) -> float:
@@ -38,27 +37,14 @@ class OdmMixer(Exp3Mixer):
 
     uses_reward = False  # ODM brings its own loss reward; the reward group does not apply
 
-    def __init__(
-        self,
-        languages: tuple[str, ...] | list[str],
-        reward: Reward,
-        byte_premium: np.ndarray,
-        init_weights: np.ndarray | None = None,
-        beta: float = 0.0,
-        reward_ema: float = 0.0,
-        warmup_steps: int = 0,
-        prior_report: dict | None = None,
-    ) -> None:
-        # EXP3's fixed γ, η, λ and Exp3.S are replaced by K·ε_t, ε_{t−1}·R.
-        super().__init__(
-            languages,
-            reward,
-            byte_premium,
-            init_weights,
-            beta=beta,
-            warmup_steps=warmup_steps,
-            prior_report=prior_report,
-        )
+    def __init__(self, *args, beta: float = 0.0, reward_ema: float = 0.0, **kwargs) -> None:
+        """:class:`Exp3Mixer`'s arguments but γ, η, λ, the anchor and α: ODM replaces EXP3's
+        fixed exploration and step by K·ε_t and ε_{t−1}·R. β = 0 (the window's own loss, as
+        the official code) unless given."""
+        replaced = sorted({"gamma", "eta", "lam", "anchor", "alpha"} & set(kwargs))
+        if replaced:
+            raise ValueError(f"ODM sets its own exploration and step size; drop {replaced}")
+        super().__init__(*args, beta=beta, **kwargs)
         if not 0 <= reward_ema < 1:
             raise ValueError(f"ODM's reward EMA α must lie in [0, 1), got {reward_ema}")
         self.reward_ema = reward_ema
