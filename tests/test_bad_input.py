@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import ROOT
+from tests_support import ROOT, write_export, write_run_files
 
 pytestmark = pytest.mark.slow  # ~30 entry-script starts: a few minutes on 2 CPU cores
 
@@ -26,11 +26,9 @@ def existing_run(folder: Path) -> Path:
     """A finished run's files (what the cases must leave alone), a final/ to push or score."""
     folder.mkdir(parents=True)
     (folder / "summary.json").write_text(json.dumps({**STATE, "status": "completed"}))
-    (folder / "config.yaml").write_text("seed: 1\n")
+    write_run_files(folder)
     (folder / "last.ckpt").write_bytes(b"not a checkpoint")
-    (folder / "final").mkdir()
-    (folder / "final" / "config.json").write_text("{}")
-    (folder / "final" / "taam_state.json").write_text(json.dumps(STATE))
+    write_export(folder / "final", STATE, 100)
     return folder
 
 

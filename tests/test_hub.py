@@ -10,11 +10,7 @@ from types import SimpleNamespace
 
 import httpx2
 import pytest
-import torch
 from huggingface_hub.errors import HfHubHTTPError
-from omegaconf import OmegaConf
-from safetensors.torch import save_file
-from transformers import LlamaConfig
 
 from taam.errors import TaamError
 from taam.hub import (
@@ -27,7 +23,7 @@ from taam.hub import (
     push,
     with_retries,
 )
-from tests_support import ROOT, compose_config
+from tests_support import ROOT, write_export, write_run_files
 
 STATE = {
     "step": 10,
@@ -56,23 +52,12 @@ def http_error(status: int) -> HfHubHTTPError:
 
 def export(folder: Path, step: int) -> None:
     """An export whose weights are one tensor of 100 + step parameters (each step differs)."""
-    folder.mkdir(parents=True)
-    LlamaConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2).save_pretrained(folder)
-    save_file({"w": torch.zeros(100 + step, dtype=torch.uint8)}, folder / "model.safetensors")
-    (folder / "taam_state.json").write_text(json.dumps({**STATE, "step": step}))
-
-
-def run_files(run_dir: Path) -> None:
-    """The config.yaml and ledger.json a run writes, which the model card reads."""
-    cfg = compose_config(["data.languages=[eng,nld]"])
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    rows = {lang: {"english_equivalent_words": 135_000.0} for lang in ("eng", "nld")}
-    (run_dir / "ledger.json").write_text(json.dumps({"unit": "bytes", "languages": rows}))
+    write_export(folder, {**STATE, "step": step}, 100 + step)
 
 
 @pytest.fixture
 def run_dir(tmp_path):
-    run_files(tmp_path)
+    write_run_files(tmp_path)
     export(tmp_path / "final", 30)
     export(tmp_path / "checkpoints" / "chck_2M", 20)
     export(tmp_path / "checkpoints" / "chck_1M", 10)

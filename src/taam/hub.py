@@ -83,6 +83,12 @@ def plan_push(run_dir: str | Path, repo_id: str) -> list[BranchUpload]:
             f"so there is nothing to push as main. Finish the run (python src/train.py "
             f"run_dir={run_dir} resume=true ...) and push again."
         )
+    missing = [name for name in ("config.yaml", "ledger.json") if not (run_dir / name).is_file()]
+    if missing:
+        raise TaamError(
+            f"{run_dir} lacks {' and '.join(missing)}, which the model card is written from; "
+            f"point run_dir at a TAAM run directory."
+        )
     milestones = milestone_dirs(run_dir)
     branches = [p.name for p in milestones]
     return [_upload("main", final, run_dir, repo_id, branches)] + [
