@@ -20,6 +20,12 @@ pytestmark = pytest.mark.slow  # ~30 entry-script starts: a few minutes on 2 CPU
 STATE = {"step": 20, "method": "Uniform", "reward": None, "seed": 1, "languages": ["eng", "nld"]}
 STATE |= {"budget_words_m": 0.03, "pi": {"eng": 0.5, "nld": 0.5}, "exposures_tokens": 5120}
 STATE |= {"wall_clock_s": 1.0, "run_dir": "runs/existing"}
+STATE |= {
+    "per_language": {
+        lang: {"exposures_tokens": 2560, "unique_tokens_seen": 2560, "epochs": 0.5}
+        for lang in ("eng", "nld")
+    }
+}
 
 
 def existing_run(folder: Path) -> Path:
