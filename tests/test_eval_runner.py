@@ -90,17 +90,23 @@ def test_results_files_hold_bpb_and_accuracy_per_checkpoint(tmp_path):
     assert (run / "eval" / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_cached_checkpoints_are_skipped_and_new_ones_evaluated(tmp_path, monkeypatch, caplog):
-    caplog.set_level(logging.INFO)
-    run = make_run_dir(tmp_path / "run")
-    evaluated = []
+@pytest.fixture
+def evaluated(monkeypatch) -> list[str]:
+    """The names of the checkpoints the runner scores (not served from its cache), in order."""
+    names: list[str] = []
     original = runner_module.evaluate_checkpoint
 
     def spy(checkpoint, *args, **kwargs):
-        evaluated.append(checkpoint.name)
+        names.append(checkpoint.name)
         return original(checkpoint, *args, **kwargs)
 
     monkeypatch.setattr(runner_module, "evaluate_checkpoint", spy)
+    return names
+
+
+def test_cached_checkpoints_are_skipped_and_new_ones_evaluated(tmp_path, evaluated, caplog):
+    caplog.set_level(logging.INFO)
+    run = make_run_dir(tmp_path / "run")
     cfg = eval_config([f"run_dir={run}", PAIRS])
     evaluate(cfg)
     first = (run / "eval" / "results.csv").read_text()
@@ -121,18 +127,11 @@ def test_cached_checkpoints_are_skipped_and_new_ones_evaluated(tmp_path, monkeyp
     assert evaluated[4:] == ["chck_1M", "chck_2M", "final"]
 
 
-def test_scoring_a_subset_of_checkpoints_keeps_the_other_rows(tmp_path, monkeypatch):
+def test_scoring_a_subset_of_checkpoints_keeps_the_other_rows(tmp_path, evaluated):
     run = make_run_dir(tmp_path / "run")
     evaluate(eval_config([f"run_dir={run}"]))
     before = read_csv(run / "eval" / "results.csv")
-    evaluated = []
-    original = runner_module.evaluate_checkpoint
-
-    def spy(checkpoint, *args, **kwargs):
-        evaluated.append(checkpoint.name)
-        return original(checkpoint, *args, **kwargs)
-
-    monkeypatch.setattr(runner_module, "evaluate_checkpoint", spy)
+    evaluated.clear()  # count only what the subset runs score
     save_checkpoint(run / "final", seed=6, exposures_tokens=1_500_000)  # new final weights
     evaluate(eval_config([f"run_dir={run}", "checkpoints=[final]"]))
     after = read_csv(run / "eval" / "results.csv")

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from taam.errors import TaamError
 from taam.rundir import RunDirError
 from taam.training import train
-from tests_support import ROOT, compose_config
+from tests_support import ROOT, compose_config, tiny_run_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -34,20 +34,8 @@ STEPS = 40
 
 def overrides(base: Path, cache: Path | None = None) -> list[str]:
     return [
-        f"paths.runs_dir={base / 'runs'}",
-        f"paths.cache_dir={cache or base / 'cache'}",
-        "data.budget.total_words_m=0.03",
-        "data.tokenizer.vocab_size=512",
-        "model.seq_len=32",
-        "model.hidden_size=32",
-        "model.intermediate_size=64",
-        "train.global_batch=8",
-        f"train.max_steps={STEPS}",
-        "train.warmup_steps=2",
-        "train.checkpoint_every_steps=10",
-        "train.plots=false",
+        *tiny_run_overrides(base, cache, max_steps=STEPS),
         "method=pstar",
-        "method.update_interval=5",
         "method.mixer.warmup_steps=10",
         "seed=4",
     ]

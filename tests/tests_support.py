@@ -22,6 +22,25 @@ def compose_config(overrides: list[str], config_name: str = "train"):
         return compose(config_name=config_name, overrides=overrides)
 
 
+def tiny_run_overrides(base: Path, cache: Path | None = None, max_steps: int = 20) -> list[str]:
+    """A run small enough for a unit test: the sample, a 2-layer model, a few steps."""
+    return [
+        f"paths.runs_dir={base / 'runs'}",
+        f"paths.cache_dir={cache or base / 'cache'}",
+        "data.budget.total_words_m=0.03",
+        "data.tokenizer.vocab_size=512",
+        "model.seq_len=32",
+        "model.hidden_size=32",
+        "model.intermediate_size=64",
+        "train.global_batch=8",
+        f"train.max_steps={max_steps}",
+        "train.warmup_steps=2",
+        "train.checkpoint_every_steps=10",
+        "method.update_interval=5",
+        "train.plots=false",
+    ]
+
+
 def write_run_files(run_dir: Path, languages: tuple[str, ...] = ("eng", "nld")) -> None:
     """The config.yaml and ledger.json a run writes, which the model card reads."""
     cfg = compose_config([f"data.languages=[{','.join(languages)}]"])
