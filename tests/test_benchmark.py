@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from taam.benchmark import run_benchmark
+from taam.benchmark import BenchmarkError, job_environment, plan, run_benchmark
 from tests_support import ROOT, compose_config
 
 LANGS = ["eng", "nld", "zho"]
@@ -40,7 +40,8 @@ def heldout_hashes(run: Path) -> dict[str, str]:
 def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, tmp_path):
     out = tmp_path / "bench"
     cfg = compose_config(
-        [f"out_dir={out}", "seeds=2", "only=[uniform,temperature]", "steps=20"], "benchmark"
+        [f"out_dir={out}", "seeds=2", "only=[uniform,temperature]", "steps=20", "workers=2"],
+        "benchmark",
     )
     cfg.overrides = [o for o in tiny_overrides if not o.startswith("train.max_steps")]
     rows = run_benchmark(cfg, ROOT / "src" / "train.py")
@@ -79,3 +80,16 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     assert run_benchmark(cfg, ROOT / "src" / "train.py") == rows  # the same table again ...
     assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # no training
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")} == scored
+
+
+def test_workers_share_the_cores_and_zero_workers_is_refused(monkeypatch, tmp_path):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert job_environment(2)["OMP_NUM_THREADS"] == "4"
+    assert job_environment(16)["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in job_environment(1)  # one job: torch's own default
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert job_environment(2)["OMP_NUM_THREADS"] == "3"  # the user's setting wins
+    cfg = compose_config([f"out_dir={tmp_path}", "workers=0"], "benchmark")
+    with pytest.raises(BenchmarkError, match="workers=0"):
+        plan(cfg)

@@ -2,8 +2,8 @@
 
 1. **Train** each method entry × seed as ``python src/train.py <entry overrides> seed=<s>``
    into ``<out_dir>/<entry>_seed<s>`` (one subprocess per job, its console in
-   ``logs/<entry>_seed<s>.log``). A finished job is skipped; an interrupted one with a
-   ``last.ckpt`` is resumed; a failed one is reported and left as it is.
+   ``logs/<entry>_seed<s>.log``; ``workers`` of them at once). A finished job is skipped; an
+   interrupted one with a ``last.ckpt`` is resumed; a failed one is reported and left as it is.
 2. **Score** held-out BPB at every checkpoint of every finished run (``taam.evaluation``,
    cached per checkpoint: scored checkpoints are skipped).
 3. **Compare** (``taam.paired``): the paired differences against the baseline, written as::
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,10 @@ def plan(cfg: DictConfig) -> list[Job]:
         )
     if cfg.baseline not in chosen:
         chosen.insert(0, cfg.baseline)
+    if int(cfg.workers) < 1:
+        raise BenchmarkError(
+            f"workers={cfg.workers}: train at least one job at a time (workers=1)."
+        )
     common = [f"data={cfg.data}", *([f"train.max_steps={cfg.steps}"] if cfg.steps else [])]
     common += list(cfg.overrides)
     out = Path(cfg.out_dir)
@@ -93,7 +99,17 @@ def run_status(run_dir: Path) -> str:
     return "incomplete" if run_dir.exists() else "new"
 
 
-def train_job(job: Job, train_script: Path, log_dir: Path) -> str:
+def job_environment(workers: int) -> dict[str, str]:
+    """The environment of each training subprocess: with several workers on one machine, each
+    gets ``cores // workers`` CPU threads (unless OMP_NUM_THREADS is set already), so that
+    concurrent jobs do not oversubscribe the cores."""
+    env = dict(os.environ)
+    if workers > 1:
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    return env
+
+
+def train_job(job: Job, train_script: Path, log_dir: Path, env: dict[str, str]) -> str:
     """Train (or resume) one job in a subprocess; return its status afterwards."""
     status = run_status(job.run_dir)
     if status in FINISHED:
@@ -111,7 +127,7 @@ def train_job(job: Job, train_script: Path, log_dir: Path) -> str:
     command += ["resume=true"] if resume else []
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{job.name}.log").open("a", encoding="utf-8") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
     status = run_status(job.run_dir)
     if done.returncode != 0 and status not in FINISHED:
         log.error("%s failed (exit %d); see %s", job.name, done.returncode, out.name)
@@ -256,18 +272,27 @@ def run_benchmark(cfg: DictConfig, train_script: Path) -> list[dict[str, Any]]:
         TimeElapsedColumn(),
     )
     with Progress(*columns) as progress:
-        task = progress.add_task("training", total=len(jobs))
-        for job in jobs:
-            progress.update(task, description=f"training {job.name}")
-            status = train_job(job, train_script, out_dir / "logs")
-            progress.console.print(f"{job.name}: {status}")
-            progress.advance(task)
+        train_all(jobs, train_script, out_dir / "logs", int(cfg.workers), progress)
         finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
         score(finished, cfg.eval, progress)
     rows, written = compare(jobs, cfg, out_dir)
     print((out_dir / "comparison.md").read_text(encoding="utf-8"))
     log.info("wrote %s", ", ".join(str(p) for p in written[:6]))
     return rows
+
+
+def train_all(
+    jobs: Sequence[Job], train_script: Path, log_dir: Path, workers: int, progress: Progress
+) -> None:
+    """Train every job, ``workers`` at a time (jobs that share a data key take turns to tokenise
+    it: the first tokenises, the others wait and reuse it)."""
+    env = job_environment(workers)
+    task = progress.add_task(f"training ({workers} at a time)", total=len(jobs))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = {pool.submit(train_job, job, train_script, log_dir, env): job for job in jobs}
+        for done in as_completed(running):
+            progress.console.print(f"{running[done].name}: {done.result()}")
+            progress.advance(task)
 
 
 def _num(value: float | None, decimals: int = 3) -> str:
