@@ -99,9 +99,18 @@ def facts(**changes) -> RunFacts:
     )
 
 
+def test_the_card_claims_no_model_licence_the_author_did_not_choose():
+    card = model_card(STATE, ["chck_1M"], facts(), repo_id=None)
+    assert "license:" not in card.split("---")[1]
+    assert "not chosen (set `card.license`" in card
+
+
 def test_model_card_has_the_published_fields():
     card = model_card(
-        STATE, ["chck_1M", "chck_2M", "chck_600M"], facts(), repo_id="me/babylm-pstar"
+        STATE,
+        ["chck_1M", "chck_2M", "chck_600M"],
+        facts(license="apache-2.0"),
+        repo_id="me/babylm-pstar",
     )
     front = card.split("---")[1]
     assert "- en\n- nl\n- zh" in front and "babylm-2026" in front and "license: apache-2.0" in front

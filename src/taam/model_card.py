@@ -21,8 +21,6 @@ from transformers import PretrainedConfig
 from taam.data.budget import unit_name
 from taam.languages import hub_language
 
-LICENSE = "apache-2.0"
-
 # The track's rules a run can be checked against (BabyLM 2026 Multilingual Track).
 TRACK = "BabyLM 2026 Multilingual Track"
 TRACK_BUDGET_WORDS = 100e6  # English-equivalent words over all languages
@@ -100,6 +98,7 @@ class RunFacts:
     budget: float  # data.budget.total_words_m × 10⁶, in what budget_unit counts
     budget_unit: str  # what the selection counted: bytes (English-equivalent words), words, tokens
     epoch_cap: float
+    license: str | None = None  # card.license: the model's Hub licence id; None = not chosen
     authors: tuple[str, ...] = ()  # card.authors: the model's own BibTeX entry needs them
     citation: Mapping[str, str] | None = None  # card.citation: extra fields of that entry
 
@@ -132,6 +131,7 @@ class RunFacts:
             budget=float(data["budget"]["total_words_m"]) * 1e6,
             budget_unit=str(ledger["unit"]),
             epoch_cap=float(cfg["train"]["epoch_cap"]),
+            license=card.get("license") or None,
             authors=tuple(card.get("authors") or ()),
             citation=card.get("citation") or None,
         )
@@ -268,8 +268,7 @@ tags:
 - typology
 - taam
 - {state["method"].lower()}
-license: {LICENSE}
----
+{_license_front_matter(facts)}---
 # TAAM (Typology-Aware Adaptive Mixing): `{state["method"]}`, seed `{state["seed"]}`
 
 A causal language model ({facts.parameters / 1e6:.2f}M parameters) trained on
@@ -287,6 +286,7 @@ A causal language model ({facts.parameters / 1e6:.2f}M parameters) trained on
 - **π** (probability of sampling each language, at this step): `{_pi(state)}`
 - **Total token exposures**: `{state["exposures_tokens"]}`
 - **Training wall-clock**: `{state["wall_clock_s"]:.1f} s`
+- **Licence of the model**: {_license_line(facts)}
 - **Source run dir**: `{state["run_dir"]}`
 
 ## Model
@@ -345,6 +345,22 @@ The works this run builds on:
 {works}
 ```
 """
+
+
+def _license_front_matter(facts: RunFacts) -> str:
+    """``license: <id>`` when the author chose one; no licence is claimed on their behalf."""
+    return f"license: {facts.license}\n" if facts.license else ""
+
+
+def _license_line(facts: RunFacts) -> str:
+    if facts.license:
+        return (
+            f"`{facts.license}` (chosen by the author; the training text's own licences are below)"
+        )
+    return (
+        "not chosen (set `card.license`, e.g. `card.license=cc-by-sa-4.0`); it should respect "
+        "the licences of the training text below"
+    )
 
 
 def _budget(facts: RunFacts) -> str:
