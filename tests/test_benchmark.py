@@ -40,7 +40,14 @@ def heldout_hashes(run: Path) -> dict[str, str]:
 def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, tmp_path):
     out = tmp_path / "bench"
     cfg = compose_config(
-        [f"out_dir={out}", "seeds=2", "only=[uniform,temperature]", "steps=20", "workers=2"],
+        [
+            f"out_dir={out}",
+            "seeds=2",
+            "only=[uniform,temperature]",
+            "also_against=[temperature]",
+            "steps=20",
+            "workers=2",
+        ],
         "benchmark",
     )
     cfg.overrides = [o for o in tiny_overrides if not o.startswith("train.max_steps")]
@@ -64,6 +71,9 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
         statistics.fmean(d_worst)
     )
     assert float(table["uniform"]["d_bpb_adj_worst"]) == 0.0
+    with (out / "comparison_vs_temperature.csv").open(newline="", encoding="utf-8") as f:
+        versus = {r["method"]: r for r in csv.DictReader(f)}  # the same pairs, the other way
+    assert float(versus["uniform"]["d_bpb_adj_worst"]) == pytest.approx(-statistics.fmean(d_worst))
     assert [r["method"] for r in rows] == sorted(
         ("uniform", "temperature"), key=lambda m: statistics.fmean(worst[m, s] for s in (1, 2))
     )  # ranked by the worst language's adjusted BPB
@@ -92,4 +102,15 @@ def test_workers_share_the_cores_and_zero_workers_is_refused(monkeypatch, tmp_pa
     assert job_environment(2)["OMP_NUM_THREADS"] == "3"  # the user's setting wins
     cfg = compose_config([f"out_dir={tmp_path}", "workers=0"], "benchmark")
     with pytest.raises(BenchmarkError, match="workers=0"):
+        plan(cfg)
+
+
+def test_every_baseline_is_trained_even_when_only_leaves_it_out(tmp_path):
+    cfg = compose_config(
+        [f"out_dir={tmp_path}", "seeds=1", "only=[pstar-nel]", "also_against=[unimax]"],
+        "benchmark",
+    )
+    assert [job.entry for job in plan(cfg)] == ["uniform", "unimax", "pstar-nel"]
+    cfg.also_against = ["nope"]
+    with pytest.raises(BenchmarkError, match="nope"):
         plan(cfg)

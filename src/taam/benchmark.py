@@ -66,17 +66,17 @@ class Job:
 
 
 def plan(cfg: DictConfig) -> list[Job]:
-    """Every entry × seed 1..N, with its train.py overrides."""
+    """Every entry × seed 1..N, with its train.py overrides (baselines added if not chosen)."""
     entries = dict(cfg.methods)
     chosen = list(cfg.only) if cfg.only else list(entries)
-    unknown = [name for name in [*chosen, cfg.baseline] if name not in entries]
+    baselines = [cfg.baseline, *cfg.also_against]
+    unknown = [name for name in [*chosen, *baselines] if name not in entries]
     if unknown:
         raise BenchmarkError(
             f"unknown method entr(ies) {unknown}; the entries are {list(entries)} "
             "(add one with +methods.<name>='[method=...,...]')."
         )
-    if cfg.baseline not in chosen:
-        chosen.insert(0, cfg.baseline)
+    chosen = [*(b for b in baselines if b not in chosen), *chosen]
     if int(cfg.workers) < 1:
         raise BenchmarkError(
             f"workers={cfg.workers}: train at least one job at a time (workers=1)."
@@ -86,7 +86,7 @@ def plan(cfg: DictConfig) -> list[Job]:
     out = Path(cfg.out_dir)
     return [
         Job(name, seed, out / f"{name}_seed{seed}", (*entries[name], *common, f"seed={seed}"))
-        for name in chosen
+        for name in dict.fromkeys(chosen)
         for seed in range(1, int(cfg.seeds) + 1)
     ]
 
@@ -181,10 +181,13 @@ def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
 def compare(
     jobs: Sequence[Job], cfg: DictConfig, out_dir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
-    """The paired comparison of the finished jobs: tables and figures into ``out_dir``."""
+    """The paired comparison of the finished jobs: tables and figures into ``out_dir``
+    (``comparison.md`` against ``baseline``, ``comparison_vs_<name>.md`` against each of
+    ``also_against``); return the rows against ``baseline`` and the files written."""
     finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
-    if not any(job.entry == cfg.baseline for job in finished):
-        raise BenchmarkError(f"the baseline '{cfg.baseline}' has no finished run to compare to.")
+    for name in [cfg.baseline, *cfg.also_against]:
+        if not any(job.entry == name for job in finished):
+            raise BenchmarkError(f"the baseline '{name}' has no finished run to compare to.")
     heldout = check_same_heldout(finished)
     runs = {job: load_run(job.run_dir) for job in finished}
     groups: dict[str, list[RunRecord]] = {}
@@ -192,15 +195,22 @@ def compare(
         groups.setdefault(job.entry, []).append(run)
     check_comparable(groups)
     languages = languages_of(list(runs.values()))
-    rows = paired_rows(groups, cfg.baseline, languages, float(cfg.tie), float(cfg.confidence))
-    per_seed = seed_differences(groups, cfg.baseline, languages)
     data_seed = json.loads((finished[0].run_dir / "ledger.json").read_text())["data_seed"]
-    text = comparison_markdown(rows, languages, cfg, heldout, data_seed)
+    written, tables = [], {}
+    for baseline in [cfg.baseline, *cfg.also_against]:
+        rows = paired_rows(groups, baseline, languages, float(cfg.tie), float(cfg.confidence))
+        per_seed = seed_differences(groups, baseline, languages)
+        tables[baseline] = rows, per_seed
+        suffix = "" if baseline == cfg.baseline else f"_vs_{baseline}"
+        text = comparison_markdown(rows, languages, cfg, baseline, heldout, data_seed)
+        written += [
+            atomic_write_text(out_dir / f"comparison{suffix}.md", text),
+            write_csv(out_dir / f"comparison{suffix}.csv", rows, paired_columns(languages)),
+            write_csv(out_dir / f"paired_seeds{suffix}.csv", per_seed, list(per_seed[0])),
+        ]
+    rows, per_seed = tables[cfg.baseline]
     plots = out_dir / "plots"
-    written = [
-        atomic_write_text(out_dir / "comparison.md", text),
-        write_csv(out_dir / "comparison.csv", rows, paired_columns(languages)),
-        write_csv(out_dir / "paired_seeds.csv", per_seed, list(per_seed[0])),
+    written += [
         save_figure(
             paired_differences(per_seed, rows, cfg.baseline, languages),
             plots / "paired_differences.png",
@@ -216,20 +226,21 @@ def comparison_markdown(
     rows: Sequence[dict[str, Any]],
     languages: Sequence[str],
     cfg: DictConfig,
+    baseline: str,
     heldout: dict[str, str],
     data_seed: int,
 ) -> str:
-    """comparison.md: the ranking with paired differences against the baseline."""
+    """comparison.md: the ranking with paired differences against ``baseline``."""
     ci = f"{cfg.confidence:.0%}"
     table = [
         {
             "method": row["method"],
             "seeds": f"{row['paired_seeds']}/{row['seeds']}",
             "worst adj": _num(row["bpb_adj_worst"]),
-            "Δ worst adj": _interval(row, "d_bpb_adj_worst", cfg.baseline),
-            "Δ mean adj": _interval(row, "d_bpb_adj_mean", cfg.baseline),
+            "Δ worst adj": _interval(row, "d_bpb_adj_worst", baseline),
+            "Δ mean adj": _interval(row, "d_bpb_adj_mean", baseline),
             **{
-                f"Δ {lang}": _interval(row, f"d_bpb_adj_final_{lang}", cfg.baseline)
+                f"Δ {lang}": _interval(row, f"d_bpb_adj_final_{lang}", baseline)
                 for lang in languages
             },
             "W/T/L": f"{row['wins']}/{row['ties']}/{row['losses']}",
@@ -241,11 +252,11 @@ def comparison_markdown(
     ]
     columns = list(table[0])
     lines = [
-        f"# Mixing benchmark: {Path(cfg.out_dir).name}",
+        f"# Mixing benchmark: {Path(cfg.out_dir).name}, against `{baseline}`",
         "",
         f"Ranked by the worst language's adjusted BPB (BPB × byte premium, bits per "
         f"English-equivalent byte, held-out, `final`; mean over seeds). Δ: the paired "
-        f"difference to `{cfg.baseline}` on the same seed, mean [{ci} t-interval over seeds]; "
+        f"difference to `{baseline}` on the same seed, mean [{ci} t-interval over seeds]; "
         f"negative is better. W/T/L: seeds where the worst-language difference is below "
         f"−{cfg.tie}, within ±{cfg.tie}, above +{cfg.tie}. worst raw: the highest raw BPB "
         f"(secondary). π and floor (fraction of updates at γ/K): {', '.join(languages)}, final, "
