@@ -43,6 +43,10 @@ def make_run(folder, name, seed, bpb_eng, pi_zho, heldout=None, status="complete
             "step": 20,
             "exposures_tokens": 2000,
             "pi": {"eng": 1 - pi_zho, "zho": pi_zho},
+            "per_language": {
+                "eng": {"exposures_tokens": 1500},
+                "zho": {"exposures_tokens": 500},
+            },
             "floor": 0.05,
             "time_at_floor": {"eng": 0.5, "zho": 0.0},
         },
@@ -90,6 +94,7 @@ def test_heldout_bpb_is_preferred_and_training_bpb_is_the_fallback(tmp_path):
     assert (second["bpb_final_eng"], second["bpb_best_eng"]) == (5.5, 4.5)
     assert (second["bpb_worst"], second["worst_language"]) == (5.5, "eng")
     assert second["bpb_adj_final_zho"] == pytest.approx(4.0)  # training BPB × the ledger's BP
+    assert (first["share_eng"], first["share_zho"]) == (0.75, 0.25)  # of the 2,000 exposures
 
     [row] = method_rows(runs, LANGS)
     assert row["label"] == "Pstar-cross_lingual_deficit"  # no config.yaml: the reward's name

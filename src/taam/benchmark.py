@@ -246,6 +246,7 @@ def comparison_markdown(
             "W/T/L": f"{row['wins']}/{row['ties']}/{row['losses']}",
             "worst raw": _num(row["bpb_worst"]),
             "π": " ".join(_num(row[f"pi_{lang}"], 2) for lang in languages),
+            "share": " ".join(_num(row[f"share_{lang}"], 2) for lang in languages),
             "floor": " ".join(_num(row[f"time_at_floor_{lang}"], 2) for lang in languages),
         }
         for row in rows
@@ -259,10 +260,11 @@ def comparison_markdown(
         f"difference to `{baseline}` on the same seed, mean [{ci} t-interval over seeds]; "
         f"negative is better. W/T/L: seeds where the worst-language difference is below "
         f"−{cfg.tie}, within ±{cfg.tie}, above +{cfg.tie}. worst raw: the highest raw BPB "
-        f"(secondary). π and floor (fraction of updates at γ/K): {', '.join(languages)}, final, "
-        f"mean over seeds.",
+        f"(secondary). π (final), share (each language's fraction of the run's token "
+        f"exposures) and floor (fraction of updates at γ/K): {', '.join(languages)}, mean over "
+        f"seeds.",
         "",
-        *markdown_table(columns, table, {"method", "seeds", "W/T/L", "π", "floor"}),
+        *markdown_table(columns, table, {"method", "seeds", "W/T/L", "π", "share", "floor"}),
         "",
         f"Held-out text: data seed {data_seed}; the same documents for every run (SHA-256 "
         + ", ".join(f"{lang} {h[:12]}" for lang, h in heldout.items())

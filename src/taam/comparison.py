@@ -198,6 +198,7 @@ def unaveraged(runs: Sequence[RunRecord]) -> dict[str, list[str]]:
 def metric_columns(languages: Sequence[str]) -> list[str]:
     return [
         *(f"pi_{lang}" for lang in languages),
+        *(f"share_{lang}" for lang in languages),
         *(f"bpb_adj_final_{lang}" for lang in languages),
         "bpb_adj_worst",
         "bpb_adj_mean",
@@ -234,6 +235,7 @@ def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
     adjusted = adjusted_final(run, languages, source)
     at_floor = run.summary.get("time_at_floor") or {}
     pi = run.summary.get("pi") or {}
+    shares = exposure_shares(run.summary)
     known = {lang: v for lang, v in adjusted.items() if v is not None}
     worst = max(known, key=known.get) if known else None
     raw = [v for v in final.values() if v is not None]
@@ -249,6 +251,7 @@ def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
     }
     for lang in languages:
         row[f"pi_{lang}"] = pi.get(lang)
+        row[f"share_{lang}"] = shares.get(lang)
         row[f"bpb_adj_final_{lang}"] = adjusted[lang]
         row[f"bpb_final_{lang}"] = final[lang]
         row[f"bpb_best_{lang}"] = best[lang]
@@ -258,6 +261,16 @@ def job_row(run: RunRecord, languages: Sequence[str]) -> dict[str, Any]:
     row["bpb_worst"] = max(raw) if raw else None
     row["worst_language"] = worst or ""
     return row
+
+
+def exposure_shares(summary: dict) -> dict[str, float]:
+    """Language → its fraction of the run's token exposures: what π did over the whole run
+    (the final π alone hides an early skew)."""
+    total = summary.get("exposures_tokens")
+    per_language = summary.get("per_language") or {}
+    if not total:
+        return {}
+    return {lang: v["exposures_tokens"] / total for lang, v in per_language.items()}
 
 
 def method_rows(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
@@ -466,6 +479,7 @@ def _headers(languages: Sequence[str]) -> dict[str, str]:
     for lang in languages:
         headers |= {
             f"pi_{lang}": f"π {lang}",
+            f"share_{lang}": f"share {lang}",
             f"bpb_final_{lang}": f"BPB {lang}",
             f"bpb_adj_final_{lang}": f"adj {lang}",
             f"bpb_best_{lang}": f"best BPB {lang}",

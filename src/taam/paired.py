@@ -106,5 +106,6 @@ def paired_columns(languages: Sequence[str]) -> list[str]:
 def _run_columns(languages: Sequence[str]) -> list[str]:
     return [
         *(f"pi_{lang}" for lang in languages),
+        *(f"share_{lang}" for lang in languages),
         *(f"time_at_floor_{lang}" for lang in languages),
     ]
