@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import re
+import shlex
 import statistics
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from scipy import stats
 
 from taam.benchmark import BenchmarkError, job_environment, plan, run_benchmark
+from taam.schema import validate_train_config
 from tests_support import ROOT, compose_config
 
 LANGS = ["eng", "nld", "zho"]
@@ -114,3 +117,17 @@ def test_every_baseline_is_trained_even_when_only_leaves_it_out(tmp_path):
     cfg.also_against = ["nope"]
     with pytest.raises(BenchmarkError, match="nope"):
         plan(cfg)
+
+
+def test_the_readme_variant_entries_compose_into_valid_train_configs(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^python src/benchmark\.py (\"\+methods\..*)$", readme, re.M)
+    assert len(commands) >= 2
+    for command in commands:
+        [entry] = shlex.split(command)
+        name = entry.removeprefix("+methods.").split("=", 1)[0]
+        cfg = compose_config(
+            [f"out_dir={tmp_path}", "seeds=1", f"only=[{name}]", entry], "benchmark"
+        )
+        [job] = [job for job in plan(cfg) if job.entry == name]
+        validate_train_config(compose_config(list(job.overrides)))

@@ -26,6 +26,7 @@ from tests_support import ROOT, compose_config
         ["model=gpt2_100m"],
         ["experiment=babylm2026", "method=pstar"],
         ["data.budget.allocation={eng: 1, nld: 1, zho: 2}"],
+        ["method=fixed", "method.mixer.weights={eng: 0.3, nld: 0.4, zho: 0.3}"],
     ],
 )
 def test_every_shipped_config_is_valid(overrides):
@@ -53,6 +54,9 @@ def test_every_shipped_config_is_valid(overrides):
         (["method=pstar", "method.mixer.prior.temperature=-1"], "prior.temperature must be"),
         (["method=pstar", "data.languages=[nld]"], "has only ['nld']"),
         (["method.update_interval=0"], "method.update_interval must be a positive integer"),
+        (["method=fixed"], "method=fixed needs method.mixer.weights: a non-negative weight"),
+        (["method=fixed", "method.mixer.weights={eng: 1, nld: 1}"], "for each of ['eng', 'nld'"),
+        (["method=fixed", "method.mixer.weights={eng: 1, nld: -1, zho: 1}"], "got {'eng': 1"),
         (["+train.max_step=10"], "train.max_step is not a setting; did you mean train.max_steps?"),
         (["+model.hiden_size=8"], "did you mean model.hidden_size?"),
         (["+data.budget.total_word_m=1"], "did you mean data.budget.total_words_m?"),

@@ -1,4 +1,4 @@
-"""Static methods: uniform, natural, temperature and UniMax (hand-computed allocations)."""
+"""Static methods: uniform, natural, temperature, UniMax and fixed (hand-computed allocations)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 
 from taam.mixer.base import MixContext, StaticMixer, WindowStats
 from taam.mixer.factory import build_mixer
-from taam.mixer.static import natural, temperature, uniform, unimax, unimax_allocation
+from taam.mixer.static import fixed, natural, temperature, uniform, unimax, unimax_allocation
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LANGS = ("eng", "nld", "zho")
@@ -51,15 +51,31 @@ def test_uniform_natural_and_temperature():
         temperature(ctx, tau=0.0)
 
 
+def test_fixed_weights_are_normalised_in_the_language_order():
+    mixer = fixed(context([600, 300, 100]), {"zho": 2.0, "eng": 1.0, "nld": 1.0})
+    assert mixer.probs() == pytest.approx([0.25, 0.25, 0.5])
+    with pytest.raises(ValueError, match="one weight for each"):
+        fixed(context([600, 300, 100]), {"eng": 1.0, "nld": 1.0})
+
+
 def test_a_static_pi_must_be_a_distribution():
     with pytest.raises(ValueError):
         StaticMixer(LANGS, np.array([1.0, -1.0, 1.0]))
 
 
-@pytest.mark.parametrize("method", ["uniform", "natural", "temperature", "unimax"])
-def test_static_method_configs_build(method):
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["method=uniform"],
+        ["method=natural"],
+        ["method=temperature"],
+        ["method=unimax"],
+        ["method=fixed", "method.mixer.weights={eng: 0.3, nld: 0.4, zho: 0.3}"],
+    ],
+)
+def test_static_method_configs_build(overrides):
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose(config_name="simulate", overrides=[f"method={method}"])
+        cfg = compose(config_name="simulate", overrides=overrides)
     mixer = build_mixer(cfg.method, cfg.reward, context([600, 300, 100], total_tokens=10**6))
     assert isinstance(mixer, StaticMixer) and not mixer.adaptive
     assert mixer.probs().sum() == pytest.approx(1.0)

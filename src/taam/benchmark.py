@@ -74,7 +74,7 @@ def plan(cfg: DictConfig) -> list[Job]:
     if unknown:
         raise BenchmarkError(
             f"unknown method entr(ies) {unknown}; the entries are {list(entries)} "
-            "(add one with +methods.<name>='[method=...,...]')."
+            """(add one with "+methods.<name>=['method=...','...']", each override quoted)."""
         )
     chosen = [*(b for b in baselines if b not in chosen), *chosen]
     if int(cfg.workers) < 1:

@@ -133,6 +133,7 @@ class MixerSchema:
     reward_ema: float = field(default=0.0, metadata=rule("a number in [0, 1)", _fraction))
     tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
     max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
+    weights: dict = field(default=None, metadata=rule("a weight per language"))
 
 
 @dataclass(kw_only=True)
@@ -244,6 +245,22 @@ def _suggestion(key: str, known: list[str], prefix: str) -> str:
     return f"the settings here are {', '.join(prefix + k for k in known if not k.startswith('_'))}"
 
 
+def _check_fixed_weights(weights: Mapping | None, languages: list[str]) -> None:
+    """method=fixed: a non-negative weight for each language, not all zero."""
+    valid = (
+        isinstance(weights, Mapping)
+        and set(weights) == set(languages)
+        and all(_is_type(w, float) and w >= 0 for w in weights.values())
+        and sum(weights.values()) > 0
+    )
+    if not valid:
+        example = ",".join(f"{lang}:{1 / len(languages):.2f}" for lang in languages)
+        raise ConfigError(
+            f"method=fixed needs method.mixer.weights: a non-negative weight for each of "
+            f"{languages} (not all zero), got {weights}; e.g. 'method.mixer.weights={{{example}}}'."
+        )
+
+
 def _check_relations(values: Mapping) -> None:
     """Rules between fields that no single field's range expresses."""
     model, method, data = values["model"], values["method"], values["data"]
@@ -261,6 +278,8 @@ def _check_relations(values: Mapping) -> None:
         )
     if uses_prior and not mixer.get("prior"):
         raise ConfigError(f"method.mixer.prior is missing; method {method['name']} needs it.")
+    if str(mixer["_target_"]).endswith("static.fixed"):
+        _check_fixed_weights(mixer.get("weights"), list(data["languages"]))
     budget = data["budget"]
     allocation = budget.get("allocation", "equal")
     if isinstance(allocation, Mapping):

@@ -4,9 +4,12 @@
 * ``natural``: π_i ∝ unique tokens n_i.
 * ``temperature``: π_i ∝ n_i^(1/τ) (τ = 3.33 by default).
 * ``unimax``: the UniMax allocation of Chung et al. (2023) with an epoch cap.
+* ``fixed``: π_i ∝ given weights w_i (a mixture found by search, e.g. a real-text oracle).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -49,3 +52,13 @@ def unimax(context: MixContext, max_epochs: float | None = None) -> StaticMixer:
     cap = context.epoch_cap if max_epochs is None else max_epochs
     allocation = unimax_allocation(context.unique_tokens, context.total_tokens, cap)
     return StaticMixer(context.languages, allocation)
+
+
+def fixed(context: MixContext, weights: Mapping[str, float]) -> StaticMixer:
+    """π_i = w_i / Σ_j w_j for the weights given per language (one for each, none other)."""
+    if set(weights) != set(context.languages):
+        raise ValueError(
+            f"method.mixer.weights needs one weight for each of {list(context.languages)}, got "
+            f"{dict(weights)}"
+        )
+    return StaticMixer(context.languages, np.array([weights[lang] for lang in context.languages]))
