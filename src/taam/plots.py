@@ -254,8 +254,12 @@ def heldout_by_method(
 ) -> Figure:
     """One panel per language: held-out adjusted BPB at each checkpoint over exposures, a line
     per method (mean over seeds)."""
-    fig = Figure(figsize=(4.2 * len(languages), 3.8))
+    fig = Figure(figsize=(4.2 * len(languages) + 1.8, 3.8))
     axes = fig.subplots(1, len(languages), squeeze=False)[0]
+    # Ten colours, then the same ten dashed, dotted...: no two methods share a line style.
+    styles = {
+        label: (f"C{i % 10}", ("-", "--", ":", "-.")[i // 10 % 4]) for i, label in enumerate(groups)
+    }
     for ax, lang in zip(axes, languages, strict=True):
         for label, runs in groups.items():
             curves = [
@@ -268,13 +272,22 @@ def heldout_by_method(
             ]
             curve = _mean_curve(curves)
             if curve:
-                ax.plot(*zip(*curve, strict=True), marker="o", markersize=3, label=label)
+                colour, linestyle = styles[label]
+                ax.plot(
+                    *zip(*curve, strict=True),
+                    color=colour,
+                    linestyle=linestyle,
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                )
         ax.set_title(lang)
-        ax.set_xlabel("token exposures")
+        _exposure_axis(ax)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("held-out adjusted BPB (BPB × BP)")
-    axes[-1].legend(fontsize="x-small")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize="small", title="method")
+    fig.tight_layout(rect=(0, 0, 1 - 1.8 / fig.get_figwidth(), 1))
     return fig
 
 
