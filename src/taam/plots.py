@@ -121,20 +121,54 @@ def bpb_by_method(
 ) -> Figure:
     """One panel per language: training BPB over exposures, a line per method (mean of seeds);
     ``title``: the sweep's name."""
-    fig = Figure(figsize=(4.2 * len(languages), 3.6))
+    labels = [f"{label} ({_seeds(runs)})" for label, runs in groups.items()]
+    fig = Figure(figsize=(4.2 * len(languages), 3.6 + _LEGEND_ROW * _legend_rows(labels)))
     axes = fig.subplots(1, len(languages), squeeze=False)[0]
+    styles = _method_styles(groups)
     for ax, lang in zip(axes, languages, strict=True):
         for label, runs in groups.items():
             curve = _mean_curve([run.training_curve(f"bpb_{lang}") for run in runs])
             if curve:
-                ax.plot(*zip(*curve, strict=True), label=f"{label} ({_seeds(runs)})")
+                colour, linestyle = styles[label]
+                ax.plot(
+                    *zip(*curve, strict=True),
+                    color=colour,
+                    linestyle=linestyle,
+                    label=f"{label} ({_seeds(runs)})",
+                )
         ax.set_title(lang)
         _exposure_axis(ax)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("training bits per byte")
-    axes[-1].legend(fontsize="small")
-    _title(fig, title)
+    _title(fig, title, rect=_method_legend(fig, axes[0]))
     return fig
+
+
+_LEGEND_ROW = 0.19  # inches of figure height per legend row below the panels
+
+
+def _method_styles(labels: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Label → (colour, line style): ten colours, then the same ten dashed, dotted...: no two
+    methods share a line style."""
+    return {
+        label: (f"C{i % 10}", ("-", "--", ":", "-.")[i // 10 % 4]) for i, label in enumerate(labels)
+    }
+
+
+def _legend_rows(labels: Sequence[str]) -> int:
+    """Short labels share a row, four at a time; long ones (sweep keys) get a row each."""
+    columns = 1 if max(map(len, labels), default=0) > 40 else 4
+    return math.ceil(len(labels) / columns)
+
+
+def _method_legend(fig: Figure, ax) -> tuple[float, float, float, float]:
+    """The methods' legend below the panels; return the rectangle left for the panels (for
+    ``tight_layout``). The figure's height must include ``_LEGEND_ROW`` per legend row."""
+    handles, labels = ax.get_legend_handles_labels()
+    rows = _legend_rows(labels)
+    columns = math.ceil(len(labels) / rows) if rows else 1
+    fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize="small", frameon=False)
+    return (0, (_LEGEND_ROW * rows + 0.1) / fig.get_figheight(), 1, 1)
 
 
 def _mean_curve(curves: Sequence[Sequence[tuple[float, float]]]) -> list[tuple[float, float]]:
@@ -254,12 +288,9 @@ def heldout_by_method(
 ) -> Figure:
     """One panel per language: held-out adjusted BPB at each checkpoint over exposures, a line
     per method (mean over seeds)."""
-    fig = Figure(figsize=(4.2 * len(languages) + 1.8, 3.8))
+    fig = Figure(figsize=(4.2 * len(languages), 3.8 + _LEGEND_ROW * _legend_rows(list(groups))))
     axes = fig.subplots(1, len(languages), squeeze=False)[0]
-    # Ten colours, then the same ten dashed, dotted...: no two methods share a line style.
-    styles = {
-        label: (f"C{i % 10}", ("-", "--", ":", "-.")[i // 10 % 4]) for i, label in enumerate(groups)
-    }
+    styles = _method_styles(groups)
     for ax, lang in zip(axes, languages, strict=True):
         for label, runs in groups.items():
             curves = [
@@ -285,9 +316,7 @@ def heldout_by_method(
         _exposure_axis(ax)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("held-out adjusted BPB (BPB × BP)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize="small", title="method")
-    fig.tight_layout(rect=(0, 0, 1 - 1.8 / fig.get_figwidth(), 1))
+    fig.tight_layout(rect=_method_legend(fig, axes[0]))
     return fig
 
 
