@@ -46,6 +46,7 @@ from taam.io import atomic_write_text, write_csv, write_json
 from taam.markdown import markdown_table
 from taam.paired import paired_columns, paired_rows, seed_differences
 from taam.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
+from taam.run_status import read_summary
 from taam.rundir import LAST_CKPT
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,9 @@ def plan(cfg: DictConfig) -> list[Job]:
 
 def run_status(run_dir: Path) -> str:
     """completed / stopped / failed from summary.json; ``new`` or ``incomplete`` otherwise."""
-    summary = run_dir / "summary.json"
-    if summary.is_file():
-        return json.loads(summary.read_text(encoding="utf-8")).get("status", "incomplete")
-    return "incomplete" if run_dir.exists() else "new"
+    if not run_dir.exists():
+        return "new"
+    return read_summary(run_dir).get("status", "incomplete")
 
 
 def job_environment(workers: int) -> dict[str, str]:
@@ -179,12 +179,11 @@ def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
 
 
 def compare(
-    jobs: Sequence[Job], cfg: DictConfig, out_dir: Path
+    finished: Sequence[Job], cfg: DictConfig, out_dir: Path
 ) -> tuple[list[dict[str, Any]], list[Path]]:
     """The paired comparison of the finished jobs: tables and figures into ``out_dir``
     (``comparison.md`` against ``baseline``, ``comparison_vs_<name>.md`` against each of
     ``also_against``); return the rows against ``baseline`` and the files written."""
-    finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
     for name in [cfg.baseline, *cfg.also_against]:
         if not any(job.entry == name for job in finished):
             raise BenchmarkError(f"the baseline '{name}' has no finished run to compare to.")
@@ -288,7 +287,7 @@ def run_benchmark(cfg: DictConfig, train_script: Path) -> list[dict[str, Any]]:
         train_all(jobs, train_script, out_dir / "logs", int(cfg.workers), progress)
         finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
         score(finished, cfg.eval, progress)
-    rows, written = compare(jobs, cfg, out_dir)
+    rows, written = compare(finished, cfg, out_dir)
     print((out_dir / "comparison.md").read_text(encoding="utf-8"))
     log.info("wrote %s", ", ".join(str(p) for p in written[:6]))
     return rows
