@@ -35,6 +35,7 @@ from taam.io import atomic_write_text, write_csv
 from taam.markdown import markdown_table
 from taam.mixer.factory import mixer_class
 from taam.plots import bpb_by_method, pi_by_method, save_figure
+from taam.run_status import read_summary
 
 TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right
 
@@ -103,7 +104,7 @@ def find_runs(folder: str | Path) -> list[Path]:
 
 def load_run(path: str | Path) -> RunRecord:
     path = Path(path)
-    summary = _read_json(path / "summary.json")
+    summary = read_summary(path)
     config = OmegaConf.load(path / "config.yaml") if (path / "config.yaml").exists() else None
     method = summary.get("method") or config.method.name
     reward = summary["reward"] if "reward" in summary else _config_reward(config)
