@@ -8,7 +8,7 @@ In one process and on the same model config and batch size it times
 
 (a) the peer: a plain PyTorch loop over the Hugging Face model (bf16 autocast on a GPU, SDPA,
     fused AdamW, ``torch.compile`` unless ``--no-compile``), full-logits cross-entropy;
-(b) TAAM: ``taam.training.train`` exactly as ``src/train.py`` runs it (Lightning Trainer,
+(b) TAAM: ``taam.run.training.train`` exactly as ``src/train.py`` runs it (Lightning Trainer,
     mixture sampler, EXP3 mixer updates, per-language statistics, logging), method pstar.
 
 It prints one JSON line per loop, then a markdown table: tokens/s, MFU (6N + 12·L·H·Q·T FLOPs
@@ -41,10 +41,10 @@ from transformers import AutoTokenizer, PreTrainedModel
 
 from taam.data.prepare import prepare_data
 from taam.data.sampler import MixtureSampler
-from taam.markdown import markdown_table
 from taam.mixer.exp3 import Exp3Mixer
-from taam.model import build_model, count_parameters
-from taam.training import train
+from taam.model.build import build_model, count_parameters
+from taam.report.markdown import markdown_table
+from taam.run.training import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 EXPOSURES = 655_360_000  # the BabyLM run: 20,000 steps × 64 × 512 tokens

@@ -1,7 +1,7 @@
 """The mixing benchmark in one command: ``python src/benchmark.py [data=...] [seeds=3] [steps=...]``.
 
 Trains every method entry × seed, scores held-out BPB at every checkpoint and writes the paired
-comparison against the baseline into ``out_dir`` (see ``taam.benchmark``). Re-running it skips
+comparison against the baseline into ``out_dir`` (see ``taam.report.benchmark``). Re-running it skips
 finished jobs and scored checkpoints.
 """
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from taam.benchmark import run_benchmark
 from taam.errors import exit_on_user_error
-from taam.rundir import setup_logging
+from taam.logging.console import setup_logging
+from taam.report.benchmark import run_benchmark
 
 TRAIN_SCRIPT = Path(__file__).with_name("train.py")
 

@@ -9,7 +9,7 @@ import transformers
 from rich.console import Console
 
 from taam.errors import exit_on_user_error
-from taam.export_check import check_run, checks_table
+from taam.publish.export_check import check_run, checks_table
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import TaamError, exit_on_user_error
-from taam.hub import check_repo_id, console_logging, hub_api, plan_push, print_plan, push
+from taam.publish.hub import check_repo_id, console_logging, hub_api, plan_push, print_plan, push
 
 # `--dry-run` reads better on a command line; Hydra takes key=value.
 sys.argv = ["dry_run=true" if arg == "--dry-run" else arg for arg in sys.argv]

@@ -1,6 +1,6 @@
 """Compare the runs of a sweep: ``python src/summarize.py sweep_dir=runs/sweeps/<date_time>``.
 
-Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.comparison``). Seeds
+Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.report.comparison``). Seeds
 are averaged only within one configuration: runs that differ in more than their seed are
 separate rows, labelled with the keys that differ.
 """
@@ -8,8 +8,8 @@ separate rows, labelled with the keys that differ.
 import hydra
 from omegaconf import DictConfig
 
-from taam.comparison import summarize
 from taam.errors import exit_on_user_error
+from taam.report.comparison import summarize
 
 
 @hydra.main(config_path="../configs", config_name="summarize", version_base="1.3")

@@ -1,6 +1,6 @@
 """Train one TAAM run: ``python src/train.py method=pstar seed=1337``.
 
-A sweep: ``python src/train.py -m method=uniform,exp3,pstar seed=1,2,3`` (see ``taam.sweep``).
+A sweep: ``python src/train.py -m method=uniform,exp3,pstar seed=1,2,3`` (see ``taam.run.sweep``).
 The config is checked against the schema before torch, Lightning or transformers load, so a
 typo is reported in about a second.
 """
@@ -11,15 +11,15 @@ import hydra
 from omegaconf import DictConfig
 
 from taam.errors import exit_on_user_error
+from taam.run.sweep import SweepJob, is_multirun, run_job
 from taam.schema import check_devices, validate_train_config
-from taam.sweep import SweepJob, is_multirun, run_job
 
 
 def checked_train(cfg: DictConfig) -> Path:
     """Validate ``cfg`` (schema, then devices), then run it."""
     validate_train_config(cfg)
     check_devices(cfg.trainer)
-    from taam.training import train
+    from taam.run.training import train
 
     return train(cfg)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from taam.benchmark import BenchmarkError, job_environment, plan, run_benchmark
+from taam.report.benchmark import BenchmarkError, job_environment, plan, run_benchmark
 from taam.schema import validate_train_config
 from tests_support import ROOT, compose_config
 

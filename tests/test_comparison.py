@@ -1,22 +1,14 @@
-"""taam.comparison on hand-made run directories: held-out BPB preferred, seeds averaged."""
+"""taam.report.comparison on hand-made run directories: held-out BPB preferred, seeds averaged."""
 
 from __future__ import annotations
 
 import pytest
 from omegaconf import OmegaConf
 
-from taam.comparison import (
-    ComparisonError,
-    find_runs,
-    job_row,
-    load_runs,
-    markdown,
-    method_rows,
-    summarize,
-    unaveraged,
-)
 from taam.evaluation.report import COLUMNS
 from taam.io import write_csv, write_json
+from taam.report.comparison import ComparisonError, job_row, markdown, method_rows, summarize
+from taam.report.runs import find_runs, load_runs, unaveraged
 
 LANGS = ["eng", "zho"]
 PREMIUMS = {"eng": 1.0, "zho": 0.8}  # zho: fewer bytes per English-equivalent word

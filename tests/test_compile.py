@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from taam.data.tokenizer import token_byte_lengths, train_tokenizer
-from taam.losses import compile_next_token_loss, next_token_loss
 from taam.mixer.base import MixContext
 from taam.mixer.static import uniform
-from taam.model import build_model
-from taam.module import TaamModule
+from taam.model.build import build_model
+from taam.model.losses import compile_next_token_loss, next_token_loss
+from taam.model.module import TaamModule
 
 TEXTS = ["The installer asks questions.", "Dit is een zin over Debian.", "这是一个关于软件的句子。"]
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from taam.training import train
+from taam.run.training import train
 from tests_support import compose_config
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ from taam.data.datamodule import TaamDataModule
 from taam.data.prepare import prepare_data
 from taam.data.sources import DataError, load_sample
 from taam.data.tokenizer import balanced_sample, train_tokenizer
-from taam.export import babylm_milestones, milestone_name
-from taam.model import build_model, count_parameters
-from taam.rundir import resolve_run_dir
+from taam.model.build import build_model, count_parameters
+from taam.publish.export import babylm_milestones, milestone_name
+from taam.run.rundir import resolve_run_dir
 from tests_support import compose_config
 
 

@@ -8,9 +8,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from taam.data.tokenizer import train_tokenizer
-from taam.export import babylm_milestones, export_hf, milestone_name
-from taam.model import build_model
-from taam.model_card import RunFacts, describe_source, model_card, source_licence
+from taam.model.build import build_model
+from taam.publish.export import babylm_milestones, export_hf, milestone_name
+from taam.publish.model_card import RunFacts, describe_source, model_card, source_licence
 
 LANGS = ("eng", "nld", "zho")
 STATE = {

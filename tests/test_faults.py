@@ -22,8 +22,8 @@ import torch
 from safetensors.torch import load_file
 
 from taam.errors import TaamError
-from taam.rundir import RunDirError
-from taam.training import train
+from taam.run.rundir import RunDirError
+from taam.run.training import train
 from tests_support import ROOT, compose_config, tiny_run_overrides
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 from huggingface_hub.errors import HfHubHTTPError
 
 from taam.errors import TaamError
-from taam.hub import (
+from taam.publish.hub import (
     HubUnreachable,
     check_repo_id,
     git_blob_id,
@@ -209,7 +209,7 @@ def test_dropped_connections_are_retried_then_one_clear_error():
 
 def test_each_hub_warning_is_printed_once():
     code = (
-        "import logging; from taam.hub import console_logging; console_logging(); "
+        "import logging; from taam.publish.hub import console_logging; console_logging(); "
         "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')"
     )
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr

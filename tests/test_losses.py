@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from taam.losses import linear_cross_entropy
+from taam.model.losses import linear_cross_entropy
 
 
 @pytest.mark.parametrize("chunk_elements", [7 * 50, 10**9])  # several chunks, and one

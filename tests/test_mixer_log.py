@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from taam.mixer.log import MixerLog, mixer_columns
-from taam.plots import plot_pi
+from taam.report.plots import plot_pi
 
 LANGS = ("eng", "zho")
 

@@ -11,7 +11,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from taam.mixer.base import StaticMixer
-from taam.module import OptimConfig, ScheduleConfig, TaamModule
+from taam.model.module import OptimConfig, ScheduleConfig, TaamModule
 
 
 def test_bad_hyper_parameters_are_refused_with_the_config_keys():

@@ -9,8 +9,8 @@ import pytest
 from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 
-from taam.identity import RunIdentity
-from taam.training import train
+from taam.run.identity import RunIdentity
+from taam.run.training import train
 from tests_support import ROOT, compose_config
 
 NOTEBOOK = ROOT / "notebooks" / "analysis.ipynb"

@@ -1,4 +1,4 @@
-"""taam.paired on hand-made runs: per-seed differences, t-intervals, W/T/L and the ranking."""
+"""taam.report.paired on hand-made runs: per-seed differences, t-intervals, W/T/L and the ranking."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 from test_comparison import LANGS, PREMIUMS, make_run
 
-from taam.benchmark import BenchmarkError, check_comparable
-from taam.comparison import load_run
-from taam.paired import paired_rows, seed_differences, t_interval
+from taam.report.benchmark import BenchmarkError, check_comparable
+from taam.report.paired import paired_rows, seed_differences, t_interval
+from taam.report.runs import load_run
 
 
 def test_t_interval_is_the_mean_plus_minus_t_times_the_standard_error():

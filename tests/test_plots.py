@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from taam.comparison import group_by_method, load_runs
 from taam.io import write_csv, write_json
-from taam.plots import bpb_by_method, pi_by_method
+from taam.report.plots import bpb_by_method, pi_by_method
+from taam.report.runs import group_by_method, load_runs
 
 LANGS = ["eng", "zho"]
 EXPOSURES = [100_000, 120_000, 140_000, 160_000]

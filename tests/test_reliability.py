@@ -15,14 +15,14 @@ import torch
 from omegaconf import OmegaConf
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from taam.checkpoint_io import NonFiniteWeights
 from taam.data import prepare
 from taam.data.sources import DataError, Document, load_folder, split_long
-from taam.export import export_hf
 from taam.io import atomic_directory, remove_stale_temporaries
-from taam.run_claim import claim_run_dir
-from taam.run_status import Attempt
-from taam.rundir import RunDirError
+from taam.publish.export import export_hf
+from taam.run.checkpoint_io import NonFiniteWeights
+from taam.run.claim import claim_run_dir
+from taam.run.rundir import RunDirError
+from taam.run.status import Attempt
 
 # -- the run-directory claim ---------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_a_run_in_use_is_refused(tmp_path):
 
 DISK_FULL = """
 import resource, signal, sys, torch
-from taam.checkpoint_io import StagedCheckpointIO
+from taam.run.checkpoint_io import StagedCheckpointIO
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the limit: EFBIG, as a full disk gives ENOSPC
 resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
 try:
@@ -98,7 +98,7 @@ def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_file(tmp_path):
 
 
 def test_checkpoints_are_staged_next_to_the_destination_not_in_tmpdir(tmp_path, monkeypatch):
-    from taam.checkpoint_io import StagedCheckpointIO
+    from taam.run.checkpoint_io import StagedCheckpointIO
 
     staged = []
     real = os.replace

@@ -15,9 +15,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from taam.module import NonFiniteLoss, TaamModule
-from taam.rundir import RunDirError
-from taam.training import train
+from taam.model.module import NonFiniteLoss, TaamModule
+from taam.run.rundir import RunDirError
+from taam.run.training import train
 from tests_support import ROOT, compose_config
 
 pytestmark = pytest.mark.slow

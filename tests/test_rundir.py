@@ -9,8 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from taam.errors import RunDirError
-from taam.identity import RunIdentity
-from taam.rundir import check_resume, write_config
+from taam.run.identity import RunIdentity
+from taam.run.rundir import check_resume, write_config
 from tests_support import compose_config
 
 DAY = dt.date(2026, 11, 26)

@@ -10,8 +10,8 @@ from taam.data.shards import LanguageShard
 from taam.data.tokenizer import token_byte_lengths, train_tokenizer
 from taam.mixer.base import MixContext, WindowStats
 from taam.mixer.static import uniform
-from taam.model import build_model
-from taam.module import TaamModule
+from taam.model.build import build_model
+from taam.model.module import TaamModule
 
 
 def test_window_matches_a_direct_per_sequence_computation():

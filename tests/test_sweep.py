@@ -13,7 +13,7 @@ import pytest
 
 from taam.data.sources import DataError
 from taam.io import write_json
-from taam.sweep import (
+from taam.run.sweep import (
     FAILURES_FILE,
     SWEEP_FILE,
     SweepJob,

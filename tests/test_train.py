@@ -12,9 +12,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from taam.export_check import check_run
-from taam.rundir import RunDirError
-from taam.training import train
+from taam.publish.export_check import check_run
+from taam.run.rundir import RunDirError
+from taam.run.training import train
 from tests_support import ROOT, compose_config
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from wandb.proto import wandb_internal_pb2 as pb
 
-from taam.training import train
-from taam.wandb_logging import run_tags, wandb_mode
+from taam.logging.wandb_logger import run_tags, wandb_mode
+from taam.run.training import train
 from tests_support import compose_config
 
 BLOCK, HEADER = 32768, 7  # LevelDB log: 32 KiB blocks, 7-byte record headers

@@ -15,7 +15,7 @@ from transformers import (
 )
 
 from taam.errors import EvalError
-from taam.export import MILESTONE_PREFIX, STATE_FILE, milestone_dirs
+from taam.publish.export import MILESTONE_PREFIX, STATE_FILE, milestone_dirs
 
 FINAL = "final"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")

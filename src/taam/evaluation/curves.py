@@ -9,7 +9,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from taam.plots import save_figure
+from taam.report.plots import save_figure
 
 PANELS = (("bpb", "held-out bits per byte"), ("accuracy", "minimal-pair accuracy"))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from taam.io import atomic_write_text, write_csv
-from taam.markdown import markdown_table
+from taam.report.markdown import markdown_table
 
 COLUMNS = [
     "checkpoint",

@@ -44,7 +44,7 @@ from taam.evaluation.minimal_pairs import PairSet, accuracies, load_pair_sets, p
 from taam.evaluation.report import write_results
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.io import write_json
-from taam.rundir import setup_logging
+from taam.logging.console import setup_logging
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
 from taam.io import atomic_directory, atomic_write_text, write_json
-from taam.markdown import markdown_table
-from taam.plots import save_figure
+from taam.report.markdown import markdown_table
+from taam.report.plots import save_figure
 from taam.simulation.outcomes import oracles, outcome, regret, static_losses
 from taam.simulation.run import cache_dir, run_seed
 from taam.simulation.world import World, world_from_config

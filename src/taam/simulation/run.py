@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from taam.identity import RunIdentity
 from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.mixer.base import MixContext, Mixer
 from taam.mixer.factory import build_mixer
 from taam.mixer.log import MixerLog
-from taam.plots import plot_pi
+from taam.report.plots import plot_pi
+from taam.run.identity import RunIdentity
 from taam.simulation.engine import Trajectory, simulate_mixer
 from taam.simulation.outcomes import outcome
 from taam.simulation.world import World, world_from_config

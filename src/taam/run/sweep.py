@@ -35,9 +35,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from taam.errors import TaamError
-from taam.identity import RunIdentity
 from taam.io import write_json
-from taam.rundir import setup_logging
+from taam.logging.console import setup_logging
+from taam.run.identity import RunIdentity
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def run_job(
         cfg.run_dir = str(job_run_dir(cfg, job, axes))
     log.info("job #%d (%s) → %s", job.num, label, cfg.run_dir)
     if train_fn is None:
-        from taam.training import train as train_fn  # lazily, as in src/train.py
+        from taam.run.training import train as train_fn  # lazily, as in src/train.py
     try:
         run_dir = train_fn(cfg)
     except Exception as err:

@@ -16,8 +16,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from taam.identity import RunIdentity
 from taam.io import write_json
+from taam.run.identity import RunIdentity
 
 SUMMARY = "summary.json"
 

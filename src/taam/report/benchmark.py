@@ -6,7 +6,7 @@
    interrupted one with a ``last.ckpt`` is resumed; a failed one is reported and left as it is.
 2. **Score** held-out BPB at every checkpoint of every finished run (``taam.evaluation``,
    cached per checkpoint: scored checkpoints are skipped).
-3. **Compare** (``taam.paired``): the paired differences against the baseline, written as::
+3. **Compare** (``taam.report.paired``): the paired differences against the baseline, written as::
 
        comparison.md  comparison.csv  paired_seeds.csv  summary.md ...
        plots/paired_differences.png  plots/pi_mean_by_method.png  plots/heldout_by_method.png
@@ -31,23 +31,17 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from taam.comparison import (
-    FINISHED,
-    RunRecord,
-    differing_keys,
-    languages_of,
-    load_run,
-    write_summary,
-)
 from taam.errors import BenchmarkError
 from taam.evaluation.checkpoints import pick_device
 from taam.evaluation.runner import evaluate_run, write_outputs
 from taam.io import atomic_write_text, write_csv, write_json
-from taam.markdown import markdown_table
-from taam.paired import paired_columns, paired_rows, seed_differences
-from taam.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
-from taam.run_status import read_summary
-from taam.rundir import LAST_CKPT
+from taam.report.comparison import write_summary
+from taam.report.markdown import markdown_table
+from taam.report.paired import paired_columns, paired_rows, seed_differences
+from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
+from taam.report.runs import FINISHED, RunRecord, differing_keys, languages_of, load_run
+from taam.run.rundir import LAST_CKPT
+from taam.run.status import read_summary
 
 log = logging.getLogger(__name__)
 

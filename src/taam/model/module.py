@@ -18,9 +18,9 @@ from transformers import PreTrainedModel
 
 from taam.data.sampler import MixtureSampler
 from taam.errors import NonFiniteLoss, TaamError
-from taam.losses import compile_next_token_loss, next_token_loss
+from taam.logging.progress import window_losses
 from taam.mixer.base import Mixer, WindowStats
-from taam.progress import window_losses
+from taam.model.losses import compile_next_token_loss, next_token_loss
 
 STATS = ("nats", "bytes", "tokens", "sequences")
 
@@ -124,7 +124,7 @@ class TaamModule(L.LightningModule):
         return loss
 
     def step_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean next-token NLL of the batch (:mod:`taam.losses`); per-language sums to the window."""
+        """Mean next-token NLL of the batch (:mod:`taam.model.losses`); per-language sums to the window."""
         loss, nll = self.next_token_loss(self.model, batch["tokens"])
         self._accumulate(batch["language"], nll, batch["tokens"][:, 1:])
         return loss
@@ -148,7 +148,9 @@ class TaamModule(L.LightningModule):
         self.check_finite(window)
         stats = WindowStats.from_matrix(window, self.sampler.close_window())
         self.window.zero_()
-        self.window_losses = window_losses(stats, self.mixer.languages)  # floats (taam.progress)
+        self.window_losses = window_losses(
+            stats, self.mixer.languages
+        )  # floats (taam.logging.progress)
         record = self.mixer.update(self.sampler.step, stats)
         self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step

@@ -1,4 +1,4 @@
-"""The run directory: where it is, its creation or resumption, and the run's logging.
+"""The run directory: where it is, its creation or resumption.
 
 A new run gets a fresh directory (never an existing, non-empty one); a resumed run must have
 ``last.ckpt`` and the languages, data and method it was started with.
@@ -6,17 +6,14 @@ A new run gets a fresh directory (never an existing, non-empty one); a resumed r
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
-from rich.logging import RichHandler
 
 from taam.errors import RunDirError
-from taam.identity import RunIdentity
 from taam.io import atomic_write_text
+from taam.run.identity import RunIdentity
 
 LAST_CKPT = "last.ckpt"
 RUN_DIR_ENV = "TAAM_RUN_DIR"  # rank 0's run directory, inherited by the DDP ranks it launches
@@ -65,30 +62,3 @@ def write_config(run_dir: Path, cfg: DictConfig) -> None:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     resolved["run_dir"] = str(run_dir)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved))
-
-
-def setup_logging(run_dir: Path | None = None, level: int = logging.INFO) -> None:
-    """Rich console logging, plus ``train.log`` in the run directory.
-
-    Library chatter (Lightning's tips and device banners, per-file save progress bars) is
-    turned down so that the run's own lines and the step progress bar stay readable.
-    """
-    import transformers  # lazily: entry scripts check their config before the heavy imports
-
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    transformers.utils.logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    warnings.filterwarnings("ignore", message=r".*pkg_resources is deprecated.*")
-    root = logging.getLogger()
-    root.setLevel(level)
-    for handler in list(root.handlers):
-        if getattr(handler, "_taam", False):
-            root.removeHandler(handler)
-    console = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
-    console._taam = True
-    root.addHandler(console)
-    if run_dir is not None:
-        file = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
-        file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        file._taam = True
-        root.addHandler(file)

@@ -18,32 +18,32 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
-from taam.callbacks import MilestoneExporter, ResumeCheckpoint
-from taam.checkpoint_io import StagedCheckpointIO, checkpoint_step
 from taam.data.datamodule import TaamDataModule
 from taam.data.prepare import print_ledger
 from taam.data.tokenizer import token_byte_lengths
 from taam.errors import DataExhausted
-from taam.export import export_hf
 from taam.io import write_csv, write_json
+from taam.logging.console import setup_logging
+from taam.logging.progress import console_callbacks
 from taam.mixer.base import Mixer
 from taam.mixer.factory import build_mixer
-from taam.model import build_model, count_parameters
-from taam.module import OptimConfig, ScheduleConfig, TaamModule
-from taam.preemption import Interrupted, Preemption, interrupted_note, preempted_signal
-from taam.progress import console_callbacks
-from taam.reporting import RunReporter
-from taam.run_claim import claim_run_dir
-from taam.run_status import Attempt
-from taam.rundir import (
+from taam.model.build import build_model, count_parameters
+from taam.model.module import OptimConfig, ScheduleConfig, TaamModule
+from taam.publish.export import export_hf
+from taam.run.callbacks import MilestoneExporter, ResumeCheckpoint
+from taam.run.checkpoint_io import StagedCheckpointIO, checkpoint_step
+from taam.run.claim import claim_run_dir
+from taam.run.preemption import Interrupted, Preemption, interrupted_note, preempted_signal
+from taam.run.reporter import RunReporter
+from taam.run.rundir import (
     LAST_CKPT,
     RUN_DIR_ENV,
     check_resume,
     global_rank,
     resolve_run_dir,
-    setup_logging,
     write_config,
 )
+from taam.run.status import Attempt
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Logger]:
     """The logger group's Lightning loggers (besides metrics.csv), W&B among them if chosen."""
     loggers = [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
     if cfg.logger.get("wandb"):
-        from taam.wandb_logging import WandbRunLogger  # wandb is imported only when used
+        from taam.logging.wandb_logger import WandbRunLogger  # wandb is imported only when used
 
         loggers.append(WandbRunLogger.for_run(cfg, run_dir))
     return loggers

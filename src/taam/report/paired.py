@@ -20,7 +20,8 @@ from typing import Any
 
 from scipy import stats
 
-from taam.comparison import RunRecord, job_row
+from taam.report.comparison import job_row
+from taam.report.runs import RunRecord
 
 
 def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:

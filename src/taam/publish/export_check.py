@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from taam.errors import TaamError
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
-from taam.export import milestone_dirs
+from taam.publish.export import milestone_dirs
 
 PAIR = ("The children are playing in the garden.", "The children is playing in the garden.")
 

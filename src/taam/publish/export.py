@@ -16,8 +16,8 @@ from pathlib import Path
 
 from transformers import GenerationConfig, PreTrainedModel
 
-from taam.checkpoint_io import check_finite_weights, tensor_bytes
 from taam.io import atomic_directory, write_json
+from taam.run.checkpoint_io import check_finite_weights, tensor_bytes
 
 STATE_FILE = "taam_state.json"
 MILESTONE_PREFIX = "chck_"

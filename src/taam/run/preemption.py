@@ -19,7 +19,7 @@ from types import FrameType
 import lightning as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from taam.callbacks import ResumeCheckpoint
+from taam.run.callbacks import ResumeCheckpoint
 
 
 class Interrupted(SystemExit):

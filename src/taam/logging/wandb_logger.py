@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from taam.identity import RunIdentity
+from taam.run.identity import RunIdentity
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from taam.checkpoint_io import checkpoint_step
 from taam.io import remove_stale_temporaries
-from taam.run_status import read_summary
-from taam.rundir import LAST_CKPT, RunDirError
+from taam.run.checkpoint_io import checkpoint_step
+from taam.run.rundir import LAST_CKPT, RunDirError
+from taam.run.status import read_summary
 
 
 def holds_training_state(path: Path) -> bool:

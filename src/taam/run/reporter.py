@@ -13,17 +13,17 @@ import lightning as L
 from omegaconf import DictConfig
 from transformers import PreTrainedModel
 
-from taam.csv_logger import RunCSVLogger
 from taam.data.datamodule import TaamDataModule
 from taam.data.sampler import MixtureSampler
-from taam.export import milestone_dirs
-from taam.identity import RunIdentity
 from taam.io import write_json
+from taam.logging.csv_logger import RunCSVLogger
 from taam.mixer.base import Mixer, WindowStats
 from taam.mixer.log import MixerLog
-from taam.model import count_parameters
-from taam.model_card import RunFacts, model_card
-from taam.plots import plot_metrics, plot_pi
+from taam.model.build import count_parameters
+from taam.publish.export import milestone_dirs
+from taam.publish.model_card import RunFacts, model_card
+from taam.report.plots import plot_metrics, plot_pi
+from taam.run.identity import RunIdentity
 
 log = logging.getLogger(__name__)
 

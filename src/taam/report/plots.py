@@ -19,7 +19,7 @@ from matplotlib.ticker import EngFormatter
 from taam.io import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from taam.comparison import RunRecord
+    from taam.report.runs import RunRecord
 
 
 def save_figure(fig: Figure, out_png: str | Path) -> Path:

@@ -16,9 +16,9 @@ import lightning as L
 import numpy as np
 from transformers import PreTrainedModel
 
-from taam.checkpoint_io import check_finite_weights
 from taam.data.datamodule import TaamDataModule
-from taam.export import babylm_milestones, export_hf, milestone_name
+from taam.publish.export import babylm_milestones, export_hf, milestone_name
+from taam.run.checkpoint_io import check_finite_weights
 
 log = logging.getLogger(__name__)
 

@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2  # the Hub client's transport: its TransportError is a dropped connection
 from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+from huggingface_hub.errors import HfHubHTTPError, HTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import logging as hf_logging
 from rich.console import Console
 from rich.table import Table
 from transformers import AutoConfig
 
 from taam.errors import TaamError
-from taam.export import STATE_FILE, milestone_dirs
-from taam.model_card import RunFacts, export_parameters, model_card
+from taam.publish.export import STATE_FILE, milestone_dirs
+from taam.publish.model_card import RunFacts, export_parameters, model_card
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +128,9 @@ def is_transient(err: BaseException) -> bool:
     if isinstance(err, HfHubHTTPError):
         response = getattr(err, "response", None)
         return getattr(response, "status_code", None) in TRANSIENT_STATUS
-    return isinstance(err, (ConnectionError, TimeoutError, httpx2.TransportError))
+    # huggingface_hub re-exports its transport's base error: one that is not an HfHubHTTPError
+    # never got a response (refused, reset or timed-out connection).
+    return isinstance(err, (ConnectionError, TimeoutError, HTTPError))
 
 
 def with_retries(

@@ -1,0 +1,1 @@
+"""What leaves a run: Hugging Face exports, their check, model cards and the Hub upload."""

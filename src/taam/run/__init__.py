@@ -1,0 +1,1 @@
+"""One run's lifecycle: claim the directory, its identity and status, train, checkpoint, pre-emption, sweeps."""
