@@ -4,17 +4,17 @@ Several runs on one figure: ``python src/eval.py 'run_dirs=[runs/a,runs/b]' out_
 Minimal pairs: ``eval_data=babylm`` (Hub) and/or ``'++minimal_pairs.eng=[pairs.jsonl]'``.
 """
 
-import hydra
 from omegaconf import DictConfig
 
-from taam.errors import exit_on_user_error
-from taam.evaluation import evaluate
+from taam.cli import entry
+from taam.schema import validate_eval_config
 
 
-@hydra.main(config_path="../configs", config_name="eval", version_base="1.3")
+@entry("eval", validate_eval_config)
 def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        evaluate(cfg)
+    from taam.evaluation import evaluate  # torch and transformers load once the config is good
+
+    evaluate(cfg)
 
 
 if __name__ == "__main__":

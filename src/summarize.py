@@ -1,21 +1,21 @@
 """Compare the runs of a sweep: ``python src/summarize.py sweep_dir=runs/sweeps/<date_time>``.
 
-Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see ``taam.report.comparison``). Seeds
-are averaged only within one configuration: runs that differ in more than their seed are
-separate rows, labelled with the keys that differ.
+Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see
+``taam.report.comparison``). Seeds are averaged only within one configuration: runs that differ
+in more than their seed are separate rows, labelled with the keys that differ.
 """
 
-import hydra
 from omegaconf import DictConfig
 
-from taam.errors import exit_on_user_error
-from taam.report.comparison import summarize
+from taam.cli import entry
+from taam.schema import validate_summarize_config
 
 
-@hydra.main(config_path="../configs", config_name="summarize", version_base="1.3")
+@entry("summarize", validate_summarize_config)
 def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir)
+    from taam.report.comparison import summarize
+
+    runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir)
     print(f"{len(runs)} runs compared; wrote:")
     for path in written:
         print(f"  {path}")

@@ -73,7 +73,7 @@ CASES = {
     "seed not a number": (TRAIN, ["seed=abc"], "error: seed must be an integer ≥ 0, got 'abc'"),
     "global_batch 0": (TRAIN, ["train.global_batch=0"], "train.global_batch must be a positive"),
     "global_batch < 0": (TRAIN, ["train.global_batch=-8"], "got -8"),
-    "lr < 0": (TRAIN, ["train.lr=-0.1"], "error: train.lr must be a finite number ≥ 0, got -0.1"),
+    "lr < 0": (TRAIN, ["train.lr=-0.1"], "error: train.lr must be a positive finite number, got -0.1"),
     "max_steps 0": (TRAIN, ["train.max_steps=0"], "error: train.max_steps must be a positive"),
     "max_steps < 0": (TRAIN, ["train.max_steps=-5"], "train.max_steps must be a positive integer"),
     "gamma 0": (TRAIN, ["method=pstar", "method.mixer.gamma=0"], "method.mixer.gamma must be"),

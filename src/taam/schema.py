@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from omegaconf import DictConfig, OmegaConf
 
+from taam.data.sources import sample_dir
 from taam.errors import ConfigError
+from taam.languages import byte_premiums
 
 
 def rule(need: str, ok: Callable[[Any], bool] = lambda _: True) -> dict[str, Any]:
@@ -46,7 +51,7 @@ def _unit_interval(x: float) -> bool:
 class TrainSchema:
     global_batch: int = field(metadata=rule("a positive integer (sequences per step)", _positive))
     max_steps: int = field(metadata=rule("a positive integer", _positive))
-    lr: float = field(metadata=rule("a finite number ≥ 0", _non_negative))
+    lr: float = field(metadata=rule("a positive finite number", _positive))
     weight_decay: float = field(metadata=rule("a number ≥ 0", _non_negative))
     betas: list = field(
         metadata=rule("two numbers in [0, 1)", lambda b: len(b) == 2 and all(map(_fraction, b)))
@@ -181,6 +186,127 @@ class RunSchema:
     reward: RewardSchema = field(metadata=rule("the reward settings"))
 
 
+def _optional(ok: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or ok(v)
+
+
+def _positive_int(v: Any) -> bool:
+    return _is_type(v, int) and v > 0
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _texts(v: Any) -> bool:
+    return isinstance(v, list) and all(_text(x) for x in v)
+
+
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+@dataclass(kw_only=True)
+class EvalSchema:
+    """``python src/eval.py``."""
+
+    run_dir: Any = field(metadata=rule("a run directory", _optional(_text)))
+    run_dirs: Any = field(metadata=rule("a list of run directories", _texts))
+    out_dir: Any = field(metadata=rule("a folder", _optional(_text)))
+    checkpoints: Any = field(
+        metadata=rule("a list of checkpoint names, e.g. [final, chck_1M]", _optional(_texts))
+    )
+    device: Any = field(
+        metadata=rule("auto, cpu, cuda, cuda:<n> or mps", lambda d: bool(DEVICE.fullmatch(str(d))))
+    )
+    batch_size: int = field(
+        metadata=rule("a positive integer (windows per forward pass)", _positive)
+    )
+    context_length: Any = field(
+        metadata=rule(
+            "null or an integer ≥ 2 (tokens per window)",
+            _optional(lambda n: _is_type(n, int) and n >= 2),
+        )
+    )
+    stride: Any = field(
+        metadata=rule("null or a positive integer (tokens)", _optional(_positive_int))
+    )
+    force: bool = field(metadata=rule("true or false"))
+    minimal_pairs: dict = field(metadata=rule("language → list of sources"))
+
+
+@dataclass(kw_only=True)
+class SummarizeSchema:
+    """``python src/summarize.py``."""
+
+    sweep_dir: Any = field(metadata=rule("a sweep folder", _optional(_text)))
+    run_dirs: Any = field(metadata=rule("a list of run directories", _texts))
+    out_dir: Any = field(metadata=rule("a folder", _optional(_text)))
+
+
+@dataclass(kw_only=True)
+class PushSchema:
+    """``python src/push.py``."""
+
+    run_dir: Any = field(metadata=rule("the run directory to push, e.g. runs/<name>", _text))
+    repo_id: Any = field(metadata=rule("<user or org>/<name>", _text))
+    dry_run: bool = field(metadata=rule("true or false"))
+    private: bool = field(metadata=rule("true or false"))
+    retries: int = field(metadata=rule("a positive integer (tries per Hub call)", _positive))
+    retry_delay_s: float = field(metadata=rule("a number ≥ 0 (seconds)", _non_negative))
+
+
+def validate_eval_config(cfg: DictConfig) -> None:
+    values = _check_entry(EvalSchema, cfg)
+    if (values["run_dir"] is None) == (not values["run_dirs"]):
+        raise ConfigError(
+            "give exactly one of run_dir=<run directory> (one run) or "
+            "run_dirs=[<run a>,<run b>] (several runs, compared on one figure)."
+        )
+    for path in [values["run_dir"]] if values["run_dir"] else values["run_dirs"]:
+        if not Path(path).is_dir():
+            raise ConfigError(f"run_dir {path} does not exist; point it at a run directory.")
+    context, stride = values["context_length"], values["stride"]
+    if context is not None and stride is not None and stride > context:
+        raise ConfigError(
+            f"stride ({stride}) must not exceed context_length ({context}): text between windows "
+            f"would go unscored; use stride ≤ context_length or stride=null."
+        )
+    if values["out_dir"]:
+        check_writable("out_dir", values["out_dir"])
+
+
+def validate_summarize_config(cfg: DictConfig) -> None:
+    values = _check_entry(SummarizeSchema, cfg)
+    if (values["sweep_dir"] is None) == (not values["run_dirs"]):
+        raise ConfigError(
+            "give exactly one of sweep_dir=<sweep folder> or run_dirs=[<run a>,<run b>]."
+        )
+    if values["out_dir"]:
+        check_writable("out_dir", values["out_dir"])
+
+
+def validate_push_config(cfg: DictConfig) -> None:
+    for key, example in (("run_dir", "runs/<name>"), ("repo_id", "<user or org>/<name>")):
+        if OmegaConf.is_missing(cfg, key) or cfg[key] in (None, ""):
+            raise ConfigError(f"{key} is missing; pass {key}={example}.")
+    values = _check_entry(PushSchema, cfg)
+    if not Path(values["run_dir"]).is_dir():
+        raise ConfigError(
+            f"run_dir {values['run_dir']} does not exist; point it at a run directory."
+        )
+
+
+def _check_entry(schema: type, cfg: DictConfig) -> dict:
+    """``cfg`` (without Hydra's node) resolved and checked against ``schema``; its values."""
+    try:
+        values = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except Exception as err:
+        raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
+    values.pop("hydra", None)
+    _check_node(schema, values, "")
+    return values
+
+
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise :class:`ConfigError` for the first problem in ``cfg``; return if there is none."""
     try:
@@ -189,6 +315,10 @@ def validate_train_config(cfg: DictConfig) -> None:
         raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
     _check_node(RunSchema, {k: values[k] for k in _names(RunSchema) if k in values}, "")
     _check_relations(values)
+    check_writable("paths.runs_dir", values["paths"]["runs_dir"])
+    check_writable("paths.cache_dir", values["paths"]["cache_dir"])
+    if values.get("run_dir"):
+        check_writable("run_dir", values["run_dir"])
 
 
 def _names(schema: type) -> list[str]:
@@ -276,6 +406,7 @@ def _check_relations(values: Mapping) -> None:
             f"method {method['name']} starts from the typological prior, which compares languages, "
             f"but data.languages has only {data['languages']}; add a language or use method=uniform."
         )
+    _check_languages(data)
     if uses_prior and not mixer.get("prior"):
         raise ConfigError(f"method.mixer.prior is missing; method {method['name']} needs it.")
     if str(mixer["_target_"]).endswith("static.fixed"):
@@ -293,6 +424,59 @@ def _check_relations(values: Mapping) -> None:
         raise ConfigError(
             f"data.budget.allocation must be equal or a weight per language, got {allocation!r}."
         )
+
+
+def _check_languages(data: Mapping) -> None:
+    """Every language is a code the project knows (a byte premium) and has a source that exists."""
+    languages = list(data["languages"])
+    byte_premiums(languages, data.get("byte_premium"))  # LanguageError names the fix
+    if len(set(languages)) != len(languages):
+        raise ConfigError(f"data.languages lists a language twice: {languages}; list each once.")
+    sources = data["source"] or {}
+    for lang in languages:
+        if lang not in sources:
+            raise ConfigError(
+                f"data.source.{lang} is missing; give each language a source: "
+                f"data.source.{lang}=sample | hf:<dataset> | /path/to/folder."
+            )
+        _check_source(lang, str(sources[lang]))
+
+
+def _check_source(lang: str, source: str) -> None:
+    key = f"data.source.{lang}"
+    if source == "sample":
+        shipped = sorted(p.stem for p in sample_dir().glob("*.jsonl"))
+        if lang not in shipped:
+            raise ConfigError(
+                f"{key}=sample: the embedded sample has no '{lang}' (it ships "
+                f"{', '.join(shipped)}); point {key} at a folder or hf:<dataset>."
+            )
+        return
+    path = source[3:] if source.startswith("hf:") else source
+    local = not source.startswith("hf:") or path.startswith(("/", ".", "~"))
+    if local and not Path(path).expanduser().exists():
+        raise ConfigError(
+            f"{key}={source}: {path} does not exist; point it at a folder of .txt/.jsonl/.parquet "
+            f"files (or hf:<dataset id>)."
+        )
+
+
+def check_writable(key: str, path: str | Path) -> None:
+    """``path`` can be created or written: its nearest existing ancestor is a folder that takes
+    a file (tried with a temporary file, which also holds for root and read-only mounts)."""
+    target = Path(path).expanduser()
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(0, "not a folder")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise ConfigError(
+            f"{key}={path} cannot be written ({existing}: {reason}); choose a folder you can "
+            f"write to."
+        ) from None
 
 
 def check_devices(trainer: Mapping) -> None:

@@ -48,7 +48,7 @@ from taam.logging.console import setup_logging
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when the meaning of cached rows changes
+CACHE_VERSION = 2  # bump when the meaning of cached rows changes (2: keyed by every setting)
 
 
 def evaluate(cfg: DictConfig) -> list[Path]:
@@ -95,7 +95,14 @@ def evaluate_run(
     every = list_checkpoints(run_dir)
     selected = {c.name for c in _selected(every, cfg.checkpoints)}
     heldout, premiums = read_heldout(run_dir)
-    settings = {"context_length": cfg.context_length, "stride": cfg.stride}
+    # Everything besides the weights that can change a score: the windows, the batching (float
+    # sums in another order) and the device type (other kernels).
+    settings = {
+        "context_length": cfg.context_length,
+        "stride": cfg.stride,
+        "batch_size": cfg.batch_size,
+        "device": device.type,
+    }
     data = _content_hash(settings, heldout, premiums, pair_sets)
     cache_dir = run_dir / "eval" / "cache"
     cached, todo = {}, []

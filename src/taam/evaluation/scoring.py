@@ -70,6 +70,11 @@ def sequence_logprobs(
     Identical sequences are scored once and share the result, so two identical sentences tie
     exactly (the tie rule needs no tolerance).
     """
+    if batch_size < 1 or context < 2 or not 1 <= stride <= context:
+        raise EvalError(
+            f"need batch_size ≥ 1, context ≥ 2 and 1 ≤ stride ≤ context; got batch_size="
+            f"{batch_size}, context={context}, stride={stride} (nothing would be scored)."
+        )
     unique = list(dict.fromkeys(tuple(s) for s in sequences))
     jobs = [
         (i, *span) for i, seq in enumerate(unique) for span in windows(len(seq), context, stride)

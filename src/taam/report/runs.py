@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import ComparisonError
 from taam.mixer.factory import mixer_class
-from taam.run.identity import RunIdentity
+from taam.run.identity import RunIdentity, flat_config
 from taam.run.status import read_summary
 
 FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
@@ -129,13 +129,8 @@ def identity_of(config: DictConfig | None) -> dict[str, Any]:
     the ``reward`` group too where the method learns from no reward (it cannot matter)."""
     if config is None:
         return {}
-    flat = _flatten(OmegaConf.to_container(config, resolve=True))
-    ignored = [*NOT_IDENTITY, *(() if mixer_class(config.method).uses_reward else ("reward",))]
-    return {
-        key: value
-        for key, value in flat.items()
-        if not any(key == k or key.startswith(f"{k}.") for k in ignored)
-    }
+    ignored = (*NOT_IDENTITY, *(() if mixer_class(config.method).uses_reward else ("reward",)))
+    return flat_config(config, ignored)
 
 
 def differing_keys(runs: Sequence[RunRecord]) -> list[str]:
@@ -175,19 +170,6 @@ def unaveraged(runs: Sequence[RunRecord]) -> dict[str, list[str]]:
         if run.status in FINISHED:
             split.setdefault(run.label, []).append(run)
     return {label: keys for label, group in split.items() if (keys := differing_keys(group))}
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat |= (
-            _flatten(value, f"{prefix}{key}.")
-            if isinstance(value, dict)
-            else {f"{prefix}{key}": value}
-        )
-    return flat
 
 
 def _config_reward(config: DictConfig | None) -> str | None:

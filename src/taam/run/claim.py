@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from taam.io import remove_stale_temporaries
@@ -33,8 +35,22 @@ def holds_training_state(path: Path) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A run directory held by this process; ``new``: claimed for a new run, not a resume."""
+
+    path: Path
+    new: bool
+
+    def discard(self) -> None:
+        """Remove a new run's directory after a start that failed before training, so that
+        nothing of it stays under runs/ (a directory with training state is never removed)."""
+        if self.new and not holds_training_state(self.path):
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
 @contextmanager
-def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Path]:
+def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Claim]:
     """Hold ``path`` for this process while the block runs (creating it for a new run)."""
     path = Path(path)
     if not resume:
@@ -59,7 +75,7 @@ def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Path]:
         elif holds_training_state(path):  # another process trained here before we locked
             _check_reusable(path)
         remove_stale_temporaries(path)
-        yield path
+        yield Claim(path, new=not resume)
     finally:
         os.close(fd)
 

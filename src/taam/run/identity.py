@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from taam.mixer.factory import mixer_class
 
@@ -47,3 +48,23 @@ class RunIdentity:
     def record(self) -> dict[str, str | int | None]:
         """The identity fields of ``summary.json`` and ``taam_state.json``."""
         return {"method": self.method, "reward": self.reward, "seed": self.seed}
+
+
+def flat_config(cfg: DictConfig, ignored: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``cfg`` resolved and flattened to ``dotted.key → value``, without the keys in ``ignored``
+    (a key and everything under it)."""
+    flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
+    return {
+        key: value
+        for key, value in flat.items()
+        if not any(key == k or key.startswith(f"{k}.") for k in ignored)
+    }
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict) or not tree:
+        return {prefix.rstrip("."): tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat |= _flatten(value, f"{prefix}{key}.")
+    return flat

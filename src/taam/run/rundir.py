@@ -7,13 +7,16 @@ A new run gets a fresh directory (never an existing, non-empty one); a resumed r
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import RunDirError
 from taam.io import atomic_write_text
-from taam.run.identity import RunIdentity
+from taam.run.identity import RunIdentity, flat_config
 
 LAST_CKPT = "last.ckpt"
 RUN_DIR_ENV = "TAAM_RUN_DIR"  # rank 0's run directory, inherited by the DDP ranks it launches
@@ -36,25 +39,90 @@ def resolve_run_dir(cfg: DictConfig, rank: int = 0) -> Path:
     return Path(cfg.paths.runs_dir) / RunIdentity.of(cfg).name()
 
 
+# What a resumed run may change: where it logs and writes, on what hardware, how often it saves
+# last.ckpt, its plots and its model card. Everything else is the run itself.
+RESUME_MAY_CHANGE = (
+    "resume",
+    "run_dir",
+    "paths",
+    "logger",
+    "trainer",
+    "card",
+    "train.plots",
+    "train.checkpoint_every_steps",
+    "hydra",
+)
+
+
+def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """The config a resumed run continues with: its own ``config.yaml``, with the command
+    line's overrides of :data:`RESUME_MAY_CHANGE` applied. An override that would change the
+    run (model, optimiser, schedule, data, method, seed…) is refused before anything is written.
+    """
+    if not cfg.get("run_dir"):
+        raise RunDirError("resume=true needs the run to continue: pass run_dir=runs/<name>.")
+    run_dir = Path(cfg.run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise RunDirError(
+            f"cannot resume {run_dir}: it has no config.yaml (it is not a TAAM run, or it never "
+            f"started); point run_dir at the run to continue."
+        )
+    saved = OmegaConf.load(run_dir / "config.yaml")
+    changes = []
+    for key in _overridden_keys(overrides):
+        new = OmegaConf.select(cfg, key, default=None)
+        if _may_change(key):
+            OmegaConf.update(saved, key, new, merge=False, force_add=True)
+        elif _plain(new) != _plain(OmegaConf.select(saved, key, default=None)):
+            changes.append(
+                f"{key}: {_plain(OmegaConf.select(saved, key, default=None))} → {_plain(new)}"
+            )
+    if changes:
+        raise RunDirError(
+            f"cannot resume {run_dir} with other settings ({'; '.join(changes)}); a resumed run "
+            f"keeps its own config.yaml. Drop those overrides, or start a new run."
+        )
+    saved.resume = True
+    saved.run_dir = str(run_dir)
+    return saved
+
+
 def check_resume(run_dir: Path, cfg: DictConfig, data_key: str) -> None:
-    """A resumed run must keep its languages, data and tokenizer (data key), method, and the
-    reward where the method learns from one."""
+    """A resumed run keeps everything but :data:`RESUME_MAY_CHANGE` (its languages, data and
+    tokenizer, model, optimiser, schedule, method, reward where the method learns from one)."""
     saved = OmegaConf.load(run_dir / "config.yaml")
     saved_key = OmegaConf.load(run_dir / "ledger.json").get("data_key")
-    problems = []
-    if list(saved.data.languages) != list(cfg.data.languages):
-        problems.append(f"languages {list(saved.data.languages)} → {list(cfg.data.languages)}")
+    ignored = (*RESUME_MAY_CHANGE, *(() if RunIdentity.of(cfg).reward else ("reward",)))
+    before, after = flat_config(saved, ignored), flat_config(cfg, ignored)
+    changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    # A group swapped for another (method=..., reward=...) is one change, not each of its keys.
+    swapped = [g for g in ("method", "reward") if f"{g}.name" in changed]
+    problems = [f"{g} {before.get(f'{g}.name')} → {after.get(f'{g}.name')}" for g in swapped] + [
+        f"{key} {before.get(key)} → {after.get(key)}"
+        for key in changed
+        if key.split(".")[0] not in swapped
+    ]
     if saved_key != data_key:
         problems.append(f"data/tokenizer {saved_key} → {data_key}")
-    if saved.method.name != cfg.method.name:
-        problems.append(f"method {saved.method.name} → {cfg.method.name}")
-    elif RunIdentity.of(cfg).reward and saved.reward.name != cfg.reward.name:
-        problems.append(f"reward {saved.reward.name} → {cfg.reward.name}")
     if problems:
         raise RunDirError(
             f"cannot resume {run_dir}: the config changed ({'; '.join(problems)}). Resume with the "
             f"run's own settings (see {run_dir / 'config.yaml'}) or start a new run."
         )
+
+
+def _overridden_keys(overrides: Sequence[str]) -> list[str]:
+    """The config keys (groups as keys) a command line sets."""
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [o.key_or_group.replace("/", ".") for o in parsed if not o.is_delete()]
+
+
+def _may_change(key: str) -> bool:
+    return any(key == k or key.startswith(f"{k}.") for k in RESUME_MAY_CHANGE)
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def write_config(run_dir: Path, cfg: DictConfig) -> None:

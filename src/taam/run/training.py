@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -51,22 +52,32 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     """Run one training job; return its run directory (``callbacks`` join the Trainer's).
 
-    Rank 0 claims the run directory and records this attempt in ``summary.json``: a run that
-    fails gets status ``failed`` with the error, and a refused or failed resume adds an attempt
-    without changing the outcome the run already recorded.
+    Rank 0 claims the run directory. A new run whose start fails before training begins (data,
+    model, trainer) leaves no directory behind; once training has begun, ``summary.json``
+    records every attempt: a run that fails gets status ``failed`` with the error, and a
+    refused or failed resume adds an attempt without changing the outcome already recorded.
     """
     rank = global_rank()
     run_dir = resolve_run_dir(cfg, rank)
-    os.environ[RUN_DIR_ENV] = str(run_dir)  # the DDP ranks Lightning launches inherit it
+    os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         if rank > 0:
-            fit(cfg, run_dir, callbacks)
+            fit(cfg, run_dir, setup(cfg, run_dir, callbacks))
             return run_dir
-        with claim_run_dir(run_dir, bool(cfg.resume)):
+        with claim_run_dir(run_dir, bool(cfg.resume)) as claim:
             setup_logging(run_dir)
             attempt = Attempt(run_dir, cfg)
             try:
-                fit(cfg, run_dir, callbacks)
+                parts = setup(cfg, run_dir, callbacks)
+            except BaseException as err:
+                if claim.new:
+                    setup_logging()  # let go of train.log before the directory goes
+                    claim.discard()
+                elif isinstance(err, Exception):
+                    attempt.close(err)
+                raise
+            try:
+                fit(cfg, run_dir, parts)
             except Exception as err:
                 attempt.close(err)
                 raise
@@ -79,8 +90,18 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     return run_dir
 
 
-def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None:
-    """Data, mixer, model, trainer; ``trainer.fit``; summary and exports into ``run_dir``."""
+@dataclass
+class RunParts:
+    """What :func:`setup` builds for one run and :func:`fit` trains."""
+
+    data: TaamDataModule
+    module: TaamModule
+    reporter: RunReporter
+    trainer: L.Trainer
+
+
+def setup(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> RunParts:
+    """Data, mixer, model and Trainer; the run's inputs recorded (rank 0). Nothing trains yet."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     data = TaamDataModule.from_config(cfg)
     data.prepare_data()
@@ -115,6 +136,12 @@ def fit(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> None
         ],
         plugins=[StagedCheckpointIO()],  # last.ckpt staged next to itself, not in $TMPDIR
     )
+    return RunParts(data, module, reporter, trainer)
+
+
+def fit(cfg: DictConfig, run_dir: Path, parts: RunParts) -> None:
+    """``trainer.fit``; then summary and exports into ``run_dir`` (rank 0)."""
+    data, module, reporter, trainer = parts.data, parts.module, parts.reporter, parts.trainer
     ckpt = str(run_dir / LAST_CKPT) if cfg.resume else None
     try:
         status, note = fit_until_done(trainer, module, data, ckpt, run_dir)
