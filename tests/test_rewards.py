@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from taam.mixer.rescaling import ReservoirPercentiles, RollingPercentiles, Standardise
-from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss, SmoothedLoss
+from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 NAN = np.nan
@@ -114,12 +114,6 @@ def test_unknown_rescaling_or_accounting_is_refused():
         NormalizedExcessLoss(rescale="minmax")
     with pytest.raises(ValueError, match="accounting"):
         NormalizedExcessLoss(accounting="batch")
-
-
-def test_odm_loss_reward_is_the_smoothed_loss_unscaled():
-    reward = SmoothedLoss()
-    _raw, used = reward(np.ones(3), np.array([2.0, 3.0, 4.0]), np.array([1.0, 0.0, 1.0]))
-    assert used[[0, 2]].tolist() == [2.0, 4.0] and np.isnan(used[1])
 
 
 @pytest.mark.parametrize(
