@@ -174,8 +174,8 @@ class RewardSchema:
     )
     rescale: str = field(
         metadata=rule(
-            "none, reservoir, rolling or standardise",
-            lambda r: r in ("none", "reservoir", "rolling", "standardise"),
+            "none, reservoir, forgetting, rolling or standardise",
+            lambda r: r in ("none", "reservoir", "forgetting", "rolling", "standardise"),
         )
     )
     policy: PolicySchema = field(metadata=rule("the policy step (η, λ, anchor)"))
