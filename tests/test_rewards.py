@@ -97,7 +97,7 @@ def test_a_flat_history_gives_the_neutral_reward():
     assert scaled == pytest.approx([0.5, 0.5, 0.5])
 
 
-@pytest.mark.parametrize("rescale", ["none", "reservoir", "rolling", "standardise"])
+@pytest.mark.parametrize("rescale", ["none", "reservoir", "forgetting", "rolling", "standardise"])
 def test_state_round_trip(rescale):
     reward = NormalizedExcessLoss(rescale=rescale)
     rng = np.random.default_rng(0)
@@ -130,3 +130,20 @@ def test_reward_configs_instantiate(name, cls, tag, rescale):
     reward = instantiate(cfg.reward.fn)
     assert isinstance(reward, cls) and reward.rescale == rescale
     assert set(cfg.reward.policy) >= {"eta", "lam"}
+
+
+def test_forgetting_reservoir_follows_a_shrinking_reward_that_the_reservoir_clips():
+    """A reward that decays 100× (v1 over a run): late rewards are all 0 under the uniform
+    reservoir but mostly strictly inside (0, 1) under the forgetting one (Aggarwal 2006)."""
+    from taam.mixer.rescaling import ForgettingReservoir, ReservoirPercentiles
+
+    rng = np.random.default_rng(0)
+    rewards = [np.exp(-t / 20) * (1 + 0.3 * rng.standard_normal(3)) for t in range(100)]
+    late = {}
+    for name, rescaling in (
+        ("reservoir", ReservoirPercentiles()),
+        ("forgetting", ForgettingReservoir()),
+    ):
+        out = np.array([rescaling(r) for r in rewards])[50:]
+        late[name] = ((out > 0) & (out < 1)).mean()
+    assert late["reservoir"] < 0.1 and late["forgetting"] > 0.5, late
