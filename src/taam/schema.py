@@ -135,7 +135,19 @@ class MixerSchema:
     )
     warmup_steps: int = field(default=0, metadata=rule("an integer ≥ 0", _non_negative))
     reward: dict = field(default=None, metadata=rule("a reward node"))
-    reward_ema: float = field(default=0.0, metadata=rule("a number in [0, 1)", _fraction))
+    variant: str = field(
+        default="exp3",
+        metadata=rule("exp3 or smoothed_mean (ODM)", lambda v: v in ("exp3", "smoothed_mean")),
+    )
+    loss: str = field(
+        default="token", metadata=rule("token or byte (ODM)", lambda v: v in ("token", "byte"))
+    )
+    update_frequency: int = field(default=1, metadata=rule("a positive integer", _positive))
+    reward_scale: float = field(default=0.1, metadata=rule("a positive number", _positive))
+    smoothing_factor: float = field(default=0.9, metadata=rule("a number in [0, 1)", _fraction))
+    eta: float = field(default=0.01, metadata=rule("a positive number (η)", _positive))
+    smoothing: float = field(default=1e-3, metadata=rule("a number in [0, 1] (c)", _unit_interval))
+    reference_run: str = field(default=None, metadata=rule("a run directory"))
     tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
     max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
     weights: dict = field(default=None, metadata=rule("a weight per language"))
@@ -167,8 +179,8 @@ class RewardSchema:
     )
     rescale: str = field(
         metadata=rule(
-            "none, reservoir, rolling or standardise",
-            lambda r: r in ("none", "reservoir", "rolling", "standardise"),
+            "none, reservoir, forgetting, rolling or standardise",
+            lambda r: r in ("none", "reservoir", "forgetting", "rolling", "standardise"),
         )
     )
     policy: PolicySchema = field(metadata=rule("the policy step (η, λ, anchor)"))

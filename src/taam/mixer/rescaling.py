@@ -5,6 +5,11 @@
   raw rewards (all languages pooled) gives the percentiles q_lo, q_hi, and
   r ↦ clip((r − q_lo) / (q_hi − q_lo), 0, 1). The history never forgets the start, so a
   shrinking late signal is not stretched over [0, 1].
+* ``forgetting``: the same percentiles over a *biased* reservoir (Aggarwal 2006, "On biased
+  reservoir sampling in the presence of stream evolution", VLDB, Algorithm 2.1 with bias rate
+  1/size): every new reward enters; with probability (fill fraction) it replaces a random
+  member. A reward of age a survives with probability ≈ exp(−a/size), so the percentiles track
+  the recent spread of a reward that shrinks over training (v1's default; docs/mixer.md).
 * ``rolling``: the same percentiles over the last ``size`` raw rewards only (the published
   accounting; it stretches whatever spread the recent window has, noise included).
 * ``standardise``: per language, z_i = (r_i − μ_i) / σ_i with μ_i, σ_i the running mean and
@@ -138,6 +143,24 @@ class ReservoirPercentiles(_Percentiles):
         self.rng.bit_generator.state = state["rng"]
 
 
+class ForgettingReservoir(ReservoirPercentiles):
+    """Percentiles of a reservoir biased to recent rewards (Aggarwal 2006, bias rate 1/size)."""
+
+    def __init__(
+        self, size: int = 15, low: float = 20.0, high: float = 80.0, seed: int = 0
+    ) -> None:
+        super().__init__(size, low, high, seed)
+
+    def observe(self, values: np.ndarray) -> None:
+        for value in values.tolist():
+            self.seen += 1
+            fill = len(self.reservoir) / self.size
+            if self.rng.random() < fill:  # replace a random member
+                self.reservoir[int(self.rng.integers(len(self.reservoir)))] = value
+            else:  # the reservoir grows (until full: then fill = 1 and every reward replaces)
+                self.reservoir.append(value)
+
+
 class Standardise(Rescaling):
     """z_i = (r_i − μ_i) / σ_i per language, μ_i and σ_i over language i's raw rewards so far."""
 
@@ -179,6 +202,7 @@ def make_rescaling(kind: str, **params) -> Rescaling:
     kinds = {
         "none": NoRescaling,
         "reservoir": ReservoirPercentiles,
+        "forgetting": ForgettingReservoir,
         "rolling": RollingPercentiles,
         "standardise": Standardise,
     }

@@ -87,13 +87,3 @@ class CrossLingualDeficit(Reward):
             return np.full_like(after, np.nan)
         mean = after[known].mean()
         return np.where((draws > 0) & known, (after - mean) / mean, np.nan)
-
-
-class SmoothedLoss(Reward):
-    """ODM's loss reward (Albalak et al. 2023): r_i = ℓ̃_i itself, not rescaled."""
-
-    def __init__(self, rescale: str = "none", rescale_params: Mapping | None = None) -> None:
-        super().__init__(rescale, rescale_params)
-
-    def raw(self, before: np.ndarray, after: np.ndarray, draws: np.ndarray) -> np.ndarray:
-        return np.where((draws > 0) & np.isfinite(after), after, np.nan)

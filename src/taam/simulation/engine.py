@@ -28,6 +28,8 @@ class Trajectory:
     at_floor: np.ndarray  # [updates, K] bool (all False for static mixers)
     reward_raw: np.ndarray  # [updates, K]: the raw reward (NaN where none)
     capped: bool  # some language reached the epoch cap
+    steps: np.ndarray  # [updates]: the step each window ended at
+    losses: np.ndarray  # [updates, K]: the window's loss, nats per English-equivalent byte
 
 
 def capped_pi(pi: np.ndarray, seen: np.ndarray, world: World) -> np.ndarray:
@@ -85,7 +87,7 @@ def simulate_mixer(
     """Run ``world.steps`` steps (whole windows); return the trajectory."""
     mixer_log = mixer_log or MixerLog(mixer.languages)
     seen = np.zeros(world.k)
-    pis, floors, raws, capped = [], [], [], False
+    pis, floors, raws, ends, losses, capped = [], [], [], [], [], False
     for start in range(0, world.steps - update_interval + 1, update_interval):
         counts, expected, before, hit = draw_window(
             mixer.probs(), seen, world, update_interval, rng
@@ -93,6 +95,8 @@ def simulate_mixer(
         capped |= hit
         stats = window_stats(counts, expected, before, world, rng)
         seen = seen + stats.sequences
+        ends.append(start + update_interval)
+        losses.append(stats.nats_per_byte() * world.byte_premium)
         record = mixer.update(start + update_interval, stats)
         pi = mixer.probs()
         mixer_log.append(
@@ -108,4 +112,6 @@ def simulate_mixer(
         at_floor=np.array(floors, dtype=bool),
         reward_raw=np.array(raws, dtype=np.float64),
         capped=capped,
+        steps=np.array(ends),
+        losses=np.array(losses),
     )

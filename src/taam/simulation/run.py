@@ -10,8 +10,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from taam.io import atomic_directory, atomic_write_text, write_json
-from taam.mixer.base import MixContext, Mixer
-from taam.mixer.factory import build_mixer
+from taam.mixer.base import MixContext, Mixer, StaticMixer
+from taam.mixer.doremi import DoremiMixer
+from taam.mixer.factory import build_mixer, mixer_class
 from taam.mixer.log import MixerLog
 from taam.report.plots import plot_pi
 from taam.run.identity import RunIdentity
@@ -42,8 +43,17 @@ def mix_context(world: World, seed: int, cache: Path | None) -> MixContext:
 def run_seed(
     cfg: DictConfig, world: World, seed: int, window: int = 50
 ) -> tuple[Mixer, Trajectory]:
-    """Build ``cfg.method`` (with ``cfg.reward``) and run it in ``world`` with ``seed``."""
-    mixer = build_mixer(cfg.method, cfg.reward, mix_context(world, seed, cache_dir(cfg)))
+    """Build ``cfg.method`` (with ``cfg.reward``) and run it in ``world`` with ``seed``.
+
+    DoReMi without a ``reference_run`` gets its reference here: uniform π in the same world with
+    the same seed and windows, its window losses by step (as a training run reads them from the
+    uniform run's metrics.csv).
+    """
+    context = mix_context(world, seed, cache_dir(cfg))
+    if mixer_class(cfg.method) is DoremiMixer and not cfg.method.mixer.get("reference_run"):
+        mixer = doremi_against_uniform(cfg, world, seed, context)
+    else:
+        mixer = build_mixer(cfg.method, cfg.reward, context)
     trajectory = simulate_mixer(
         mixer,
         world,
@@ -52,6 +62,20 @@ def run_seed(
         mixer_log=MixerLog(world.languages, window=window),
     )
     return mixer, trajectory
+
+
+def doremi_against_uniform(
+    cfg: DictConfig, world: World, seed: int, context: MixContext
+) -> DoremiMixer:
+    """A DoReMi mixer whose reference is the uniform run of ``seed`` in ``world``."""
+    uniform = StaticMixer(world.languages, np.full(world.k, 1.0 / world.k))
+    interval = int(cfg.method.update_interval)
+    ref = simulate_mixer(uniform, world, interval, np.random.default_rng(seed))
+    reference = dict(zip(ref.steps.tolist(), ref.losses, strict=True))
+    params = {k: v for k, v in cfg.method.mixer.items() if k not in ("_target_", "_partial_")}
+    params.pop("reference_run", None)
+    # the simulator has no vocabulary: a language absent before its first score scores 0
+    return DoremiMixer(context.languages, context.byte_premium, reference, **params)
 
 
 def simulate(cfg: DictConfig) -> Path:

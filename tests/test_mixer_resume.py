@@ -1,0 +1,76 @@
+"""Resume between two window boundaries continues bit-identically (window sums and E[n_i]
+are in last.ckpt): a run killed after step 7 (checkpoint every 7 steps, windows of 5) and
+resumed equals the uninterrupted 15-step run in π, exposures and final weights."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import lightning as L
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from taam.training import train
+from tests_support import compose_config
+
+pytestmark = pytest.mark.slow
+
+
+class Killed(RuntimeError):
+    pass
+
+
+class KillAfter(L.Callback):
+    """Raise after the step ``step`` (after last.ckpt of that step is written)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if module.sampler.step == self.step:
+            raise Killed(f"killed after step {self.step}")
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        ["method=pstar", "reward=normalized_excess_loss"],
+        ["method=pstar", "reward=cross_lingual_deficit"],
+        ["method=exp3", "reward=normalized_excess_loss"],
+        ["method=odm"],
+    ],
+    ids=["pstar-nel", "pstar-cld", "exp3-nel", "odm"],
+)
+def test_mid_window_resume_is_bit_identical(tiny_overrides, tmp_path, method):
+    base = [
+        *tiny_overrides,
+        *method,
+        "method.mixer.warmup_steps=0",
+        "train.max_steps=15",
+        "method.update_interval=5",
+        "train.checkpoint_every_steps=7",  # not a window boundary
+        "model.num_layers=1",
+        "seed=3",
+    ]
+    reference = train(compose_config([*base, f"run_dir={tmp_path / 'runs' / 'reference'}"]))
+    killed_dir = tmp_path / "runs" / "killed"
+    with pytest.raises(Killed):
+        train(compose_config([*base, f"run_dir={killed_dir}"]), callbacks=[KillAfter(7)])
+    ckpt = torch.load(killed_dir / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 7 and 7 % 5 != 0  # saved in the middle of a window
+    resumed = train(compose_config([*base, f"run_dir={killed_dir}", "resume=true"]))
+
+    ref_mixer, res_mixer = rows(reference / "mixer.csv"), rows(resumed / "mixer.csv")
+    assert res_mixer == ref_mixer and len(ref_mixer) == 3  # π after every window
+    assert len({r["pi_eng"] for r in ref_mixer}) > 1  # π really moved
+    ref, res = (json.loads((d / "summary.json").read_text()) for d in (reference, resumed))
+    assert res["pi"] == ref["pi"] and res["per_language"] == ref["per_language"]  # exposures
+    a, b = (load_file(d / "final" / "model.safetensors") for d in (reference, resumed))
+    assert all(torch.equal(a[k], b[k]) for k in a)
