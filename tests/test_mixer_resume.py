@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from taam.training import train
+from taam.run.training import train
 from tests_support import compose_config
 
 pytestmark = pytest.mark.slow

@@ -151,8 +151,8 @@ def _check_key(cfg: DictConfig, key: str, override: Any) -> None:
     parts = key.split(".")
     node: Any = cfg
     for depth, part in enumerate(parts):
-        known = [str(k) for k in node.keys()] if isinstance(node, Mapping) else []
-        if part not in known:  # keys(), not `in`: a ??? value is a key that `in` denies
+        known = [str(k) for k in node] if isinstance(node, Mapping) else []
+        if part not in known:  # not `part in node`: OmegaConf denies a key whose value is ???
             prefix = ".".join(parts[:depth])
             break
         node = node._get_node(part) if isinstance(node, DictConfig) else node[part]
