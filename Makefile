@@ -1,23 +1,29 @@
 PYTHON ?= .venv/bin/python
 PIP := $(PYTHON) -m pip
-ARGS ?= method=pstar seed=1337
+# The main job; ARGS add overrides to it (a key given twice: the last one wins).
+MAIN := method=pstar seed=1337
+ARGS ?=
+# torch for a new .venv; TORCH_INDEX=https://download.pytorch.org/whl/cpu gets the CPU-only build
+# where the default index serves a CUDA build (stock Linux).
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 BENCH_PRESET ?= cpu
 
 .PHONY: install train test test-fast lint format bench bench-gpu clean
 
-install:  ## torch first (an existing one is kept; else the pinned CPU build), then TAAM
-	test -x $(PYTHON) || python3 -m venv --system-site-packages .venv
-	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
+install:  ## an isolated .venv; torch first (kept if the venv has one), then TAAM
+	test -x $(PYTHON) || python3 -m venv .venv
+	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install -q -e ".[dev]"
 
-train: install  ## the main job on the embedded sample (ARGS to change it)
-	$(PYTHON) src/train.py $(ARGS)
+train: install  ## the main job on the embedded sample (ARGS add overrides to it)
+	$(PYTHON) src/train.py $(MAIN) $(ARGS)
 
 test: install  ## every test, slow end-to-end ones included
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile
 
 test-fast:
-	$(PYTHON) -m pytest -q -m "not slow"
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint:
 	$(PYTHON) -m ruff check src tests bench scripts

@@ -1,21 +1,24 @@
 """Every kind of bad input gives one line, ``error: <what> … <how to fix>``, a non-zero exit,
-and leaves an existing run exactly as it was. Each case runs the entry script as a user would;
-all fail before any training starts.
+claims no run directory and leaves an existing run exactly as it was.
+
+Each case calls the entry script's own ``main()`` in this process (the script's command-line
+check, Hydra's composition, the schema, the work), as ``python src/<entry>.py <args>`` would;
+one case per script also runs as a real subprocess, to keep the scripts' wiring honest.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tests_support import ROOT, write_export, write_run_files
-
-pytestmark = pytest.mark.slow  # ~30 entry-script starts: a few minutes on 2 CPU cores
 
 STATE = {"step": 20, "method": "Uniform", "reward": None, "seed": 1, "languages": ["eng", "nld"]}
 STATE |= {"budget_words_m": 0.03, "pi": {"eng": 0.5, "nld": 0.5}, "exposures_tokens": 5120}
@@ -26,6 +29,9 @@ STATE |= {
         for lang in ("eng", "nld")
     }
 }
+
+TINY = ["data.budget.total_words_m=0.03", "data.tokenizer.vocab_size=512"]
+ENG_ONLY = ["data.languages=[eng]", "method=uniform"]
 
 
 def existing_run(folder: Path) -> Path:
@@ -59,134 +65,398 @@ def world(tmp_path_factory) -> dict[str, Path]:
     (data / "one_big" / "doc.txt").write_text("word " * 20_000)
     (data / "pairs_utf8").mkdir()
     (data / "pairs_utf8" / "part.jsonl").write_bytes(b'{"sen": "caf\xe9", "wrong_sen": "x"}\n')
+    (root / "empty").mkdir()
+    (root / "not_a_run").mkdir()
+    (root / "not_a_run" / "notes.txt").write_text("mine")
     return {"root": root, "data": data, "existing": existing_run(root / "runs" / "existing")}
 
 
-TRAIN = "src/train.py"
-EVAL = "src/eval.py"
-PUSH = "src/push.py"
-ENG_ONLY = ["data.languages=[eng]"]
-
-# (entry, arguments, what the one error line must contain); {data}/{existing} are filled in.
-CASES = {
-    "seed negative": (TRAIN, ["seed=-1"], "error: seed must be an integer ≥ 0, got -1"),
-    "seed not a number": (TRAIN, ["seed=abc"], "error: seed must be an integer ≥ 0, got 'abc'"),
-    "global_batch 0": (TRAIN, ["train.global_batch=0"], "train.global_batch must be a positive"),
-    "global_batch < 0": (TRAIN, ["train.global_batch=-8"], "got -8"),
-    "lr < 0": (TRAIN, ["train.lr=-0.1"], "error: train.lr must be a positive finite number, got -0.1"),
-    "max_steps 0": (TRAIN, ["train.max_steps=0"], "error: train.max_steps must be a positive"),
-    "max_steps < 0": (TRAIN, ["train.max_steps=-5"], "train.max_steps must be a positive integer"),
-    "gamma 0": (TRAIN, ["method=pstar", "method.mixer.gamma=0"], "method.mixer.gamma must be"),
-    "gamma > 1": (TRAIN, ["method=exp3", "method.mixer.gamma=1.5"], "in (0, 1]"),
+# (entry, arguments, what the one error line must contain); {data}, {existing}, {root} are
+# filled in. Train cases run with paths inside the test's folder and a tiny budget.
+CASES: dict[str, tuple[str, list[str], str]] = {
+    # -- train: values -------------------------------------------------------------------
+    "seed negative": ("train", ["seed=-1"], "error: seed must be an integer ≥ 0, got -1"),
+    "seed not a number": ("train", ["seed=abc"], "seed must be an integer ≥ 0, got 'abc'"),
+    "seed fractional": ("train", ["seed=1.5"], "seed must be an integer ≥ 0, got 1.5"),
+    "global_batch 0": ("train", ["train.global_batch=0"], "train.global_batch must be a positive"),
+    "global_batch < 0": ("train", ["train.global_batch=-8"], "got -8"),
+    "lr 0": ("train", ["train.lr=0"], "error: train.lr must be a positive finite number, got 0"),
+    "lr < 0": ("train", ["train.lr=-0.1"], "train.lr must be a positive finite number, got -0.1"),
+    "lr nan": ("train", ["train.lr=nan"], "train.lr must be a positive finite number, got nan"),
+    "lr inf": ("train", ["train.lr=inf"], "train.lr must be a positive finite number, got inf"),
+    "lr a word": ("train", ["train.lr=fast"], "train.lr must be a positive finite number"),
+    "max_steps 0": ("train", ["train.max_steps=0"], "train.max_steps must be a positive integer"),
+    "max_steps < 0": ("train", ["train.max_steps=-5"], "train.max_steps must be a positive"),
+    "weight_decay < 0": ("train", ["train.weight_decay=-1"], "train.weight_decay must be"),
+    "beta2 = 1": ("train", ["train.betas=[0.9,1.0]"], "train.betas must be two numbers in [0, 1)"),
+    "one beta": ("train", ["train.betas=[0.9]"], "train.betas must be two numbers"),
+    "warmup < 0": ("train", ["train.warmup_steps=-1"], "train.warmup_steps must be an integer ≥ 0"),
+    "min_lr_ratio > 1": ("train", ["train.min_lr_ratio=1.5"], "train.min_lr_ratio must be"),
+    "epoch cap 0": ("train", ["train.epoch_cap=0"], "train.epoch_cap must be a positive number"),
+    "checkpoint every 0": ("train", ["train.checkpoint_every_steps=0"], "checkpoint_every_steps"),
+    "milestone unit": ("train", ["train.milestone_unit=bytes"], "must be tokens or words"),
+    "plots maybe": ("train", ["train.plots=maybe"], "train.plots must be true or false"),
+    "arch bert": ("train", ["model.arch=bert"], "model.arch must be llama or gpt2, got 'bert'"),
+    "heads do not divide": ("train", ["model.hidden_size=33"], "must be a multiple of"),
+    "no layers": ("train", ["model.num_layers=0"], "model.num_layers must be a positive integer"),
+    "no heads": ("train", ["model.num_heads=0"], "model.num_heads must be a positive integer"),
+    "seq_len 1": ("train", ["model.seq_len=1"], "model.seq_len must be an integer ≥ 2"),
+    "dropout 1": ("train", ["model.dropout=1.0"], "model.dropout must be a number in [0, 1)"),
+    "budget 0": ("train", ["data.budget.total_words_m=0"], "total_words_m must be a positive"),
+    "budget < 0": ("train", ["data.budget.total_words_m=-1"], "got -1"),
+    "budget unit": ("train", ["data.budget.unit=pages"], "must be bytes, words or tokens"),
+    "allocation word": ("train", ["data.budget.allocation=most"], "must be equal or a weight"),
+    "allocation negative": (
+        "train",
+        ["data.budget.allocation={{eng:1,nld:-1,zho:1}}"],
+        "data.budget.allocation must give a positive weight",
+    ),
+    "held-out 0": ("train", ["data.heldout_fraction=0"], "data.heldout_fraction must be"),
+    "held-out 1": ("train", ["data.heldout_fraction=1"], "a number in (0, 1)"),
+    "vocab 100": (
+        "train",
+        ["data.tokenizer.vocab_size=100"],
+        "vocab_size must be an integer ≥ 256",
+    ),
+    "data seed < 0": ("train", ["data.seed=-1"], "data.seed must be an integer ≥ 0"),
+    "no languages": ("train", ["data.languages=[]"], "data.languages must be a non-empty list"),
+    "unknown language": (
+        "train",
+        ["data.languages=[eng,xyz]"],
+        "no byte premium is known for 'xyz'",
+    ),
+    "not a code": ("train", ["data.languages=[eng,english]"], "'english' is not an ISO 639-3"),
+    "a language twice": ("train", ["data.languages=[eng,eng]"], "lists a language twice"),
+    "no source": (
+        "train",
+        ["data.languages=[eng,nld]", "~data.source.nld"],
+        "data.source.nld is missing",
+    ),
+    "source missing": (
+        "train",
+        ["data.source.eng=/nonexistent"],
+        "error: data.source.eng=/nonexistent: /nonexistent does not exist",
+    ),
+    "saved copy missing": (
+        "train",
+        ["data.source.eng=hf:/nonexistent/copy"],
+        "/nonexistent/copy does not exist",
+    ),
+    "sample lacks it": (
+        "train",
+        ["data.languages=[eng,zho_Hant]", "+data.source.zho_Hant=sample"],
+        "the embedded sample has no 'zho_Hant'",
+    ),
+    "update interval 0": ("train", ["method.update_interval=0"], "method.update_interval must be"),
+    "gamma 0": ("train", ["method=pstar", "method.mixer.gamma=0"], "method.mixer.gamma must be"),
+    "gamma > 1": ("train", ["method=exp3", "method.mixer.gamma=1.5"], "in (0, 1]"),
+    "beta 1": ("train", ["method=exp3", "method.mixer.beta=1"], "method.mixer.beta must be"),
     "prior temperature 0": (
-        TRAIN,
+        "train",
         ["method=pstar", "method.mixer.prior.temperature=0"],
         "error: method.mixer.prior.temperature must be a positive number (T), got 0",
     ),
     "pstar, one language": (
-        TRAIN,
-        ["method=pstar", *ENG_ONLY],
+        "train",
+        ["method=pstar", "data.languages=[eng]"],
         "error: method Pstar starts from the typological prior",
     ),
-    "prior, one language": (TRAIN, ["method=prior", *ENG_ONLY], "has only ['eng']"),
-    "misspelt key with +": (
-        TRAIN,
-        ["+train.max_step=10"],
-        "error: train.max_step is not a setting; did you mean train.max_steps?",
+    "prior, one language": ("train", ["method=prior", "data.languages=[eng]"], "has only ['eng']"),
+    "fixed without weights": ("train", ["method=fixed"], "method=fixed needs method.mixer.weights"),
+    "fixed, a weight missing": (
+        "train",
+        ["method=fixed", "method.mixer.weights={{eng:1,nld:1}}"],
+        "a non-negative weight for each of",
     ),
+    "eta 0": ("train", ["reward.policy.eta=0"], "reward.policy.eta must be a positive number"),
+    "lambda 1": ("train", ["reward.policy.lam=1"], "reward.policy.lam must be a number in [0, 1)"),
+    "anchor": ("train", ["reward.policy.anchor=zero"], "reward.policy.anchor must be init"),
+    "rescale": ("train", ["reward.rescale=zscore"], "reward.rescale must be"),
+    "accounting": ("train", ["reward.accounting=batch"], "reward.accounting must be"),
+    # -- train: names --------------------------------------------------------------------
+    "method typo": ("train", ["method=pstr"], "error: method=pstr is not an option of method; did"),
+    "method typo in a sweep": (
+        "train",
+        ["-m", "method=uniform,pstr"],
+        "did you mean method=pstar?",
+    ),
+    "reward typo": ("train", ["reward=foo"], "reward=foo is not an option of reward"),
+    "model typo": ("train", ["model=llama_tiniest"], "did you mean model=llama_tiny?"),
+    "trainer typo": ("train", ["trainer=tpu"], "trainer=tpu is not an option of trainer"),
+    "data typo": ("train", ["data=samples"], "did you mean data=sample?"),
+    "experiment typo": ("train", ["experiment=babylm"], "did you mean experiment=babylm2026?"),
+    "key typo": ("train", ["train.lrr=0.1"], "error: train.lrr is not a setting; did you mean"),
+    "nested key typo": ("train", ["model.hiden_size=64"], "did you mean model.hidden_size?"),
+    "key under a value": ("train", ["model.seq_len.x=3"], "model.seq_len has no settings under it"),
+    "misspelt key with +": ("train", ["+train.max_step=10"], "did you mean train.max_steps?"),
     "misspelt mixer key": (
-        TRAIN,
+        "train",
         ["method=exp3", "+method.mixer.gama=0.2"],
         "did you mean method.mixer.gamma?",
     ),
-    "gpu without a GPU": (TRAIN, ["trainer=gpu"], "error: trainer=gpu asks for 1 GPU(s)"),
-    "zero budget": (
-        TRAIN,
-        ["data.budget.total_words_m=0"],
-        "error: data.budget.total_words_m must be a positive number",
+    "unknown top-level key": ("train", ["+foo=1"], "error: foo is not a setting"),
+    "unreadable command line": ("train", ["train.lr=[0.1"], "the command line cannot be read"),
+    # -- train: places and devices -------------------------------------------------------
+    "gpu without a GPU": ("train", ["trainer=gpu"], "error: trainer=gpu asks for 1 GPU(s)"),
+    "runs_dir in /proc": ("train", ["paths.runs_dir=/proc/x"], "paths.runs_dir=/proc/x cannot"),
+    "runs_dir under a file": ("train", ["paths.runs_dir=/etc/passwd/x"], "not a folder"),
+    "run_dir in /proc": ("train", ["run_dir=/proc/1/x"], "run_dir=/proc/1/x cannot be written"),
+    "cache_dir in /proc": ("train", ["paths.cache_dir=/proc/x"], "paths.cache_dir=/proc/x"),
+    "run_dir taken": ("train", ["run_dir={existing}"], "already holds a run (status: completed)"),
+    "run_dir not a run": ("train", ["run_dir={root}/not_a_run"], "already exists and is not"),
+    # -- train: resume -------------------------------------------------------------------
+    "resume without run_dir": ("train", ["resume=true"], "resume=true needs the run to continue"),
+    "resume nothing": ("train", ["resume=true", "run_dir={root}/gone"], "it has no config.yaml"),
+    "resume an empty folder": ("train", ["resume=true", "run_dir={root}/empty"], "no config.yaml"),
+    "resume, new lr": (
+        "train",
+        ["resume=true", "run_dir={existing}", "train.lr=0.01"],
+        "with other settings (train.lr: 0.003 → 0.01)",
     ),
+    "resume, new model": (
+        "train",
+        ["resume=true", "run_dir={existing}", "model.hidden_size=128"],
+        "model.hidden_size: 64 → 128",
+    ),
+    "resume, longer": (
+        "train",
+        ["resume=true", "run_dir={existing}", "train.max_steps=1000"],
+        "train.max_steps: 500 → 1000",
+    ),
+    "resume, other method": (
+        "train",
+        ["resume=true", "run_dir={existing}", "method=uniform"],
+        "cannot resume",
+    ),
+    "corrupt last.ckpt": (
+        "train",
+        ["run_dir={existing}", "resume=true"],
+        "last.ckpt cannot be read",
+    ),
+    # -- train: data (fail while preparing, before training) -----------------------------
     "text is a number": (
-        TRAIN,
+        "train",
         [*ENG_ONLY, "data.source.eng={data}/text_number"],
         "part.jsonl:1: 'text' must be a string, got 123",
     ),
     "text is null": (
-        TRAIN,
+        "train",
         [*ENG_ONLY, "data.source.eng={data}/text_null"],
         "'text' must be a string, got null",
     ),
     "corrupt parquet": (
-        TRAIN,
+        "train",
         [*ENG_ONLY, "data.source.eng={data}/parquet"],
         "part.parquet is not a readable parquet file",
     ),
     "no training text left": (
-        TRAIN,
+        "train",
         ["data.languages=[eng,nld]", "data.source.eng={data}/one_big"],
         "error: language 'eng' gets no training text",
     ),
-    "corrupt last.ckpt": (
-        TRAIN,
-        ["run_dir={existing}", "resume=true"],
-        "last.ckpt cannot be read (",
+    "more epochs than the cap": (
+        "train",
+        ["method=uniform", "train.max_steps=100000"],
+        "lower train.max_steps to at most",
     ),
-    "pairs: broken JSON": (
-        EVAL,
+    # -- eval ----------------------------------------------------------------------------
+    "eval: no run": ("eval", [], "give exactly one of run_dir=<run directory>"),
+    "eval: both": ("eval", ["run_dir={existing}", "run_dirs=[{existing}]"], "exactly one of"),
+    "eval: run missing": ("eval", ["run_dir={root}/gone"], "run_dir {root}/gone does not exist"),
+    "eval: one of the runs missing": (
+        "eval",
+        ["run_dirs=[{existing},{root}/gone]"],
+        "does not exist",
+    ),
+    "eval: batch 0": ("eval", ["run_dir={existing}", "batch_size=0"], "batch_size must be a pos"),
+    "eval: batch -3": ("eval", ["run_dir={existing}", "batch_size=-3"], "got -3"),
+    "eval: batch a word": ("eval", ["run_dir={existing}", "batch_size=big"], "got 'big'"),
+    "eval: context 1": ("eval", ["run_dir={existing}", "context_length=1"], "context_length must"),
+    "eval: stride 0": ("eval", ["run_dir={existing}", "stride=0"], "stride must be null or a pos"),
+    "eval: stride > context": (
+        "eval",
+        ["run_dir={existing}", "context_length=16", "stride=32"],
+        "stride (32) must not exceed context_length (16)",
+    ),
+    "eval: device": ("eval", ["run_dir={existing}", "device=tpu"], "device must be auto, cpu"),
+    "eval: force maybe": ("eval", ["run_dir={existing}", "force=maybe"], "force must be true or"),
+    "eval: unknown checkpoint": (
+        "eval",
+        ["run_dir={existing}", "checkpoints=[chck_99M]"],
+        "unknown checkpoint(s) chck_99M",
+    ),
+    "eval: out_dir in /proc": (
+        "eval",
+        ["run_dirs=[{existing}]", "out_dir=/proc/x"],
+        "out_dir=/proc/x cannot be written",
+    ),
+    "eval: key typo": ("eval", ["run_dir={existing}", "batchsize=4"], "did you mean batch_size?"),
+    "eval: group typo": ("eval", ["run_dir={existing}", "eval_data=blimp"], "eval_data=blimp is"),
+    "eval: pairs missing": (
+        "eval",
+        ["run_dir={existing}", "++minimal_pairs.eng=[{root}/gone.jsonl]"],
+        "gone.jsonl",
+    ),
+    "eval: pairs broken JSON": (
+        "eval",
         ["run_dir={existing}", "++minimal_pairs.eng=[{data}/pairs_json/part.jsonl]"],
         "pairs_json/part.jsonl:2 is not valid JSON",
     ),
-    "pairs: invalid UTF-8": (
-        EVAL,
+    "eval: pairs invalid UTF-8": (
+        "eval",
         ["run_dir={existing}", "++minimal_pairs.eng=[{data}/pairs_utf8/part.jsonl]"],
         "part.jsonl is not valid UTF-8",
     ),
-    "repo id ../../etc": (
-        PUSH,
+    # -- summarize -----------------------------------------------------------------------
+    "summarize: nothing": ("summarize", [], "give exactly one of sweep_dir=<sweep folder>"),
+    "summarize: both": (
+        "summarize",
+        ["sweep_dir={root}/runs", "run_dirs=[{existing}]"],
+        "exactly one of",
+    ),
+    "summarize: sweep missing": ("summarize", ["sweep_dir={root}/gone"], "is not a folder"),
+    "summarize: no runs there": ("summarize", ["sweep_dir={root}/empty"], "holds no run"),
+    "summarize: run missing": (
+        "summarize",
+        ["run_dirs=[{root}/gone]", "out_dir={root}/compared"],
+        "not run directories",
+    ),
+    "summarize: out_dir in /proc": (
+        "summarize",
+        ["run_dirs=[{existing}]", "out_dir=/proc/x"],
+        "out_dir=/proc/x cannot be written",
+    ),
+    "summarize: key typo": ("summarize", ["sweepdir=x"], "did you mean sweep_dir?"),
+    # -- push ----------------------------------------------------------------------------
+    "push: repo id ../../etc": (
+        "push",
         ["run_dir={existing}", "repo_id=../../etc", "--dry-run"],
         "error: repo_id '../../etc' is not a Hub model id",
     ),
-    "repo id a/b/c": (PUSH, ["run_dir={existing}", "repo_id=a/b/c", "--dry-run"], "'a/b/c'"),
-    "repo id empty": (PUSH, ["run_dir={existing}", "repo_id=", "--dry-run"], "repo_id is missing"),
-    "repo id not given": (
-        PUSH,
+    "push: repo id a/b/c": ("push", ["run_dir={existing}", "repo_id=a/b/c", "--dry-run"], "a/b/c"),
+    "push: repo id empty": (
+        "push",
+        ["run_dir={existing}", "repo_id=", "--dry-run"],
+        "repo_id is missing",
+    ),
+    "push: repo id not given": (
+        "push",
         ["run_dir={existing}", "--dry-run"],
         "error: repo_id is missing; pass repo_id=<user or org>/<name>.",
     ),
-    "hub unreachable": (
-        PUSH,
-        ["run_dir={existing}", "repo_id=me/run", "retries=2", "retry_delay_s=0"],
-        "error: the Hub did not answer create_repo after 2 attempts",
+    "push: run not given": ("push", ["repo_id=me/run", "--dry-run"], "run_dir is missing"),
+    "push: run missing": (
+        "push",
+        ["run_dir={root}/gone", "repo_id=me/run", "--dry-run"],
+        "does not exist",
+    ),
+    "push: nothing exported": (
+        "push",
+        ["run_dir={root}/empty", "repo_id=me/run", "--dry-run"],
+        "has no complete final/ export",
+    ),
+    "push: retries 0": (
+        "push",
+        ["run_dir={existing}", "repo_id=me/run", "retries=0", "--dry-run"],
+        "retries must be a positive integer",
+    ),
+    "push: negative delay": (
+        "push",
+        ["run_dir={existing}", "repo_id=me/run", "retry_delay_s=-1", "--dry-run"],
+        "retry_delay_s must be a number ≥ 0",
+    ),
+    "push: key typo": (
+        "push",
+        ["run_dir={existing}", "repo_id=me/run", "retrys=3"],
+        "did you mean retries?",
     ),
 }
 
 
-def command(entry: str, args: list[str], world: dict[str, Path]) -> list[str]:
-    filled = [a.format(data=world["data"], existing=world["existing"]) for a in args]
-    if entry == TRAIN:
-        runs = world["root"] / "runs"
-        filled = [f"paths.runs_dir={runs}", f"paths.cache_dir={world['root'] / 'cache'}", *filled]
-        if not any(a.startswith("run_dir=") for a in filled):
-            filled.append(f"run_dir={runs / 'new'}")
-        filled += ["data.budget.total_words_m=0.03", "data.tokenizer.vocab_size=512"] * (
-            not any(a.startswith("data.budget.total_words_m") for a in filled)
+def arguments(entry: str, args: list[str], world: dict[str, Path]) -> list[str]:
+    filled = [a.format(**{k: str(v) for k, v in world.items()}) for a in args]
+    if entry == "train":
+        runs, cache = world["root"] / "runs", world["root"] / "cache"
+        given = {a.split("=")[0] for a in filled}
+        filled = [f"paths.runs_dir={runs}", f"paths.cache_dir={cache}", *filled]
+        if "resume=true" not in filled:  # a resume keeps the run's own settings
+            filled += [t for t in TINY if t.split("=")[0] not in given]
+    return filled
+
+
+@pytest.fixture(scope="module")
+def scripts() -> dict[str, ModuleType]:
+    """The entry scripts of src/, loaded as modules (their ``main()`` reads ``sys.argv``)."""
+    loaded = {}
+    for name in ("train", "eval", "summarize", "push"):
+        spec = importlib.util.spec_from_file_location(
+            f"taam_script_{name}", ROOT / f"src/{name}.py"
         )
-    return [sys.executable, str(ROOT / entry), *filled]
+        loaded[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded[name])
+    return loaded
+
+
+def run_script(script: ModuleType, args: list[str], monkeypatch) -> int:
+    monkeypatch.setattr(sys, "argv", [script.__file__, *args])
+    try:
+        script.main()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_one_error_line_and_leaves_runs_untouched(case, world):
+def test_bad_input_is_one_error_line_and_claims_nothing(case, world, scripts, capsys, monkeypatch):
     entry, args, expected = CASES[case]
-    before = snapshot(world["existing"])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    if case == "hub unreachable":  # a real connection refused, not a mock
-        env |= {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_TOKEN": "hf_x"}
+    monkeypatch.chdir(world["root"])  # Hydra's sweep folder, if any, lands here
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    runs = world["root"] / "runs"
+    before, existing = listing(runs), snapshot(world["existing"])
+    code = run_script(scripts[entry], arguments(entry, args, world), monkeypatch)
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert code != 0, f"accepted: {case}"
+    assert "Traceback" not in out + err
+    assert len(errors) == 1 and errors[0].startswith("error: "), err[-3000:]
+    assert expected.format(**{k: str(v) for k, v in world.items()}) in errors[0], errors[0]
+    assert listing(runs) == before, "a run directory was claimed"
+    assert snapshot(world["existing"]) == existing
+    print(f"{entry}: {case}: {errors[0]}")  # pytest -rP lists every case with its message
+
+
+def test_there_are_many_cases_for_each_entry():
+    per_entry = {
+        e: sum(c[0] == e for c in CASES.values()) for e in ("train", "eval", "summarize", "push")
+    }
+    assert sum(per_entry.values()) >= 80 and min(per_entry.values()) >= 5, per_entry
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("entry", "args", "expected"),
+    [
+        ("train", ["method=pstr"], "error: method=pstr is not an option of method"),
+        ("train", ["train.lr=0"], "error: train.lr must be a positive finite number, got 0"),
+        ("eval", ["batch_size=-3", "run_dir=."], "error: batch_size must be a positive integer"),
+        ("summarize", ["sweepdir=x"], "error: sweepdir is not a setting"),
+        ("push", ["run_dir=.", "repo_id=a/b/c", "--dry-run"], "error: repo_id 'a/b/c' is not"),
+    ],
+)
+def test_each_script_prints_one_line_as_a_process(entry, args, expected, tmp_path):
     result = subprocess.run(
-        command(entry, args, world), env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, str(ROOT / f"src/{entry}.py"), *args],
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr + result.stdout
-    assert len(errors) == 1 and errors[0].startswith("error: "), result.stderr[-3000:]
-    assert expected in errors[0]
-    print(f"{case}: {errors[0]}")  # pytest -rP lists every case with its message
-    assert snapshot(world["existing"]) == before
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(expected), result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written where it ran

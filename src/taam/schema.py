@@ -319,12 +319,21 @@ def _check_entry(schema: type, cfg: DictConfig) -> dict:
     return values
 
 
+# Top-level nodes of a training config that other code checks: Lightning (trainer), the logger
+# and card builders, the run directory's placement, and Hydra's own.
+RUN_GROUPS_OUTSIDE_THE_SCHEMA = ("paths", "trainer", "logger", "card", "preset", "run_dir", "hydra")
+
+
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise :class:`ConfigError` for the first problem in ``cfg``; return if there is none."""
     try:
         values = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except Exception as err:  # an interpolation or ??? that cannot be resolved
         raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
+    unknown = sorted(set(values) - {*_names(RunSchema), *RUN_GROUPS_OUTSIDE_THE_SCHEMA})
+    if unknown:
+        known = sorted({*_names(RunSchema), *RUN_GROUPS_OUTSIDE_THE_SCHEMA} - {"hydra"})
+        raise ConfigError(f"{unknown[0]} is not a setting; {_suggestion(unknown[0], known, '')}.")
     _check_node(RunSchema, {k: values[k] for k in _names(RunSchema) if k in values}, "")
     _check_relations(values)
     check_writable("paths.runs_dir", values["paths"]["runs_dir"])
