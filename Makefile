@@ -8,7 +8,7 @@ BENCH_PRESET ?= cpu
 install:  ## torch first (an existing one is kept; else the pinned CPU build), then TAAM
 	test -x $(PYTHON) || python3 -m venv --system-site-packages .venv
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,cluster]"
 
 train: install  ## the main job on the embedded sample (ARGS to change it)
 	$(PYTHON) src/train.py $(ARGS)

@@ -82,7 +82,12 @@ def test_lightning_takes_ranks_from_slurm_and_leaves_the_requeue_to_submitit(mon
         trainer = instantiate(trainer_cfg, accelerator="cpu", devices=4, precision="32-true")
         env = trainer._accelerator_connector.cluster_environment
         assert type(env).__name__ == "SLURMEnvironment"
-        assert (env.global_rank(), env.local_rank(), env.node_rank(), env.world_size()) == (5, 1, 1, 8)
+        assert (env.global_rank(), env.local_rank(), env.node_rank(), env.world_size()) == (
+            5,
+            1,
+            1,
+            8,
+        )
         assert env.main_address == "gpu07"
         trainer._signal_connector.register_signal_handlers()  # what fit() does first
         try:  # Lightning found a handler on SIGUSR1 and added no auto-requeue of its own
@@ -125,7 +130,9 @@ def test_a_preempted_submitit_job_is_requeued_and_resumes_exactly(tiny_overrides
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     train = [sys.executable, str(ROOT / "src" / "train.py")]
     reference = tmp_path / "reference"
-    subprocess.run([*train, *base, f"run_dir={reference}"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [*train, *base, f"run_dir={reference}"], check=True, env=env, capture_output=True
+    )
 
     sweep_dir = tmp_path / "sweep"
     launcher = ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]

@@ -124,7 +124,9 @@ def test_failures_of_jobs_running_at_once_are_merged_whole_in_job_order(tmp_path
     assert merge_failures(tmp_path) == read_failures(tmp_path)
     lines = (tmp_path / FAILURES_FILE).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["job"] for line in lines] == list(range(24))
-    assert all(json.loads(line)["error"] == f"RuntimeError: job {n} {long}" for n, line in enumerate(lines))
+    assert all(
+        json.loads(line)["error"] == f"RuntimeError: job {n} {long}" for n, line in enumerate(lines)
+    )
 
 
 def test_a_sweep_of_an_older_version_keeps_its_failures_file(tmp_path):
@@ -220,7 +222,10 @@ def test_a_parallel_sweep_records_its_failures_and_summarize_tabulates_it(
     assert "2 job(s) failed" in done.stdout + done.stderr
     failures = [json.loads(line) for line in (sweep_dir / FAILURES_FILE).read_text().splitlines()]
     assert [f["job"] for f in failures] == sorted(f["job"] for f in failures)  # in job order
-    swept = [sorted(o for o in f["overrides"] if o.startswith(("seed=", "train.max_steps="))) for f in failures]
+    swept = [
+        sorted(o for o in f["overrides"] if o.startswith(("seed=", "train.max_steps=")))
+        for f in failures
+    ]
     assert swept == [
         ["seed=1", "train.max_steps=100000"],
         ["seed=2", "train.max_steps=100000"],
@@ -238,6 +243,10 @@ def test_a_parallel_sweep_records_its_failures_and_summarize_tabulates_it(
         "completed",
     ]
 
-    assert summarize(sweep_dir).returncode == 0
+    merged = (sweep_dir / FAILURES_FILE).read_text()
+    (sweep_dir / FAILURES_FILE).unlink()  # as if the launching process had died
+    done = summarize(sweep_dir)
+    assert done.returncode == 0 and "2 job(s) failed" in done.stdout
+    assert (sweep_dir / FAILURES_FILE).read_text() == merged  # merged again from the jobs' files
     statuses = {r["run"]: r["status"] for r in read_csv(sweep_dir / "summary.csv")}
     assert statuses == {p.name: ("completed" if p in passed else "failed") for p in runs}

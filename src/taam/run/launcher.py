@@ -23,9 +23,10 @@ import json
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 from taam.io import write_json
@@ -35,19 +36,24 @@ log = logging.getLogger(__name__)
 JOBS_DIR = ".jobs"  # <sweep>/.jobs/<num>.json: the run directory a submitit job claimed
 
 
-def submitit_job_id() -> str | None:
-    """The submitit job id (``<array>_<task>`` under SLURM) when submitit runs this process."""
+def _submitit() -> ModuleType | None:
+    """The submitit that runs this process (``python -m submitit.core._submit``, so loaded
+    already), or None outside a submitit job. TAAM itself never needs it installed: it comes
+    with the ``cluster`` extra, for the launchers."""
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return None
-    import submitit
+    return sys.modules.get("submitit")
 
-    return str(submitit.JobEnvironment().job_id)
+
+def submitit_job_id() -> str | None:
+    """The submitit job id (``<array>_<task>`` under SLURM) when submitit runs this process."""
+    submitit = _submitit()
+    return None if submitit is None else str(submitit.JobEnvironment().job_id)
 
 
 def submitit_rank() -> int:
-    import submitit
-
-    return int(submitit.JobEnvironment().global_rank)
+    submitit = _submitit()
+    return 0 if submitit is None else int(submitit.JobEnvironment().global_rank)
 
 
 def pin_path(sweep_dir: Path, num: int) -> Path:
@@ -78,10 +84,9 @@ class Requeue:
         self._before: dict[int, Any] = {}
 
     def __enter__(self) -> Requeue:
-        if not os.environ.get("SUBMITIT_EXECUTOR"):
+        submitit = _submitit()
+        if submitit is None:
             return self
-        import submitit
-
         usr = submitit.JobEnvironment._usr_sig()
         self._submitit_handler = signal.getsignal(usr)  # SignalHandler.checkpoint_and_try_requeue
         for signum in {usr, signal.SIGUSR1}:  # SIGUSR1: Lightning's auto-requeue stays off
@@ -101,9 +106,9 @@ class Requeue:
 
     def now(self) -> str:
         """Requeue through submitit (it exits the process); return why not if it does not."""
-        import submitit
-
-        assert self._submitit_handler is not None and self.signum is not None
+        submitit = _submitit()
+        assert submitit is not None and self._submitit_handler is not None
+        assert self.signum is not None
         try:
             self._submitit_handler(self.signum, None)
         except submitit.core.utils.UncompletedJobError as err:

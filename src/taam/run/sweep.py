@@ -208,7 +208,9 @@ def resume_requeued(cfg: DictConfig, job: SweepJob, job_id: str) -> None:
         return
     cfg.run_dir = str(run_dir)
     summary = run_dir / "summary.json"
-    status = json.loads(summary.read_text(encoding="utf-8")).get("status") if summary.exists() else None
+    status = (
+        json.loads(summary.read_text(encoding="utf-8")).get("status") if summary.exists() else None
+    )
     if (run_dir / LAST_CKPT).is_file() and status in (None, "interrupted"):
         cfg.resume = True
 
