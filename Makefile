@@ -14,7 +14,7 @@ BENCH_PRESET ?= cpu
 install:  ## an isolated .venv; torch first (kept if the venv has one), then TAAM
 	test -x $(PYTHON) || python3 -m venv .venv
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,cluster]"
 
 train: install  ## the main job on the embedded sample (ARGS add overrides to it)
 	$(PYTHON) src/train.py $(MAIN) $(ARGS)

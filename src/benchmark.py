@@ -1,27 +1,35 @@
 """The mixing benchmark in one command: ``python src/benchmark.py [data=...] [seeds=3] [steps=...]``.
 
-Trains every method entry × seed, scores held-out BPB at every checkpoint and writes the paired
-comparison against the baseline into ``out_dir`` (see ``taam.report.benchmark``). Re-running it skips
-finished jobs and scored checkpoints.
+Trains every method entry × seed (through the Hydra launcher given, e.g.
+``hydra/launcher=local`` or ``hydra/launcher=slurm``), scores held-out BPB at every checkpoint and
+writes the paired comparison against the baseline into ``out_dir`` (see
+``taam.report.benchmark``). Re-running it skips finished jobs and scored checkpoints.
 """
 
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from taam.errors import exit_on_user_error
 from taam.logging.console import setup_logging
 from taam.report.benchmark import run_benchmark
 
-TRAIN_SCRIPT = Path(__file__).with_name("train.py")
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+LAUNCHER = ("hydra/launcher=", "hydra.launcher.", "+hydra.launcher.", "++hydra.launcher.")
+DATA = ("data.", "+data.", "++data.")
 
 
 @hydra.main(config_path="../configs", config_name="benchmark", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     setup_logging()
+    hydra_cfg = HydraConfig.get()
+    launcher = [o for o in hydra_cfg.overrides.hydra if o.startswith(LAUNCHER)]
+    data = [f"data={hydra_cfg.runtime.choices['data']}"]
+    data += [o for o in hydra_cfg.overrides.task if o.startswith(DATA)]
     with exit_on_user_error():
-        run_benchmark(cfg, TRAIN_SCRIPT)
+        run_benchmark(cfg, CONFIG_DIR, launcher, data)
 
 
 if __name__ == "__main__":

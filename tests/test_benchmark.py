@@ -1,6 +1,7 @@
-"""``python src/benchmark.py`` end to end on a tiny benchmark: paired differences equal those
-computed by hand from each run's results, every run scored on the same held-out documents, and
-a re-run trains and scores nothing again."""
+"""``python src/benchmark.py`` end to end on a tiny benchmark, its jobs trained in parallel by the
+local launcher: paired differences equal those computed by hand from each run's results, every
+run scored on the same held-out documents, and a re-run trains and scores nothing again. Its
+settings are checked before any work."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from taam.report.benchmark import BenchmarkError, job_environment, plan, run_benchmark
+from taam.report.benchmark import BenchmarkError, plan, run_benchmark
 from taam.schema import validate_train_config
-from tests_support import ROOT, compose_config
+from tests_support import CONFIGS, ROOT, compose_config
 
 LANGS = ["eng", "nld", "zho"]
 
@@ -49,12 +50,12 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
             "only=[uniform,temperature]",
             "also_against=[temperature]",
             "steps=20",
-            "workers=2",
         ],
         "benchmark",
     )
     cfg.overrides = [o for o in tiny_overrides if not o.startswith("train.max_steps")]
-    rows = run_benchmark(cfg, ROOT / "src" / "train.py")
+    local = ["hydra/launcher=local", "hydra.launcher.n_jobs=2"]  # two worker processes
+    rows = run_benchmark(cfg, CONFIGS, local)
 
     runs = {(m, s): out / f"{m}_seed{s}" for m in ("uniform", "temperature") for s in (1, 2)}
     assert len({str(heldout_hashes(run)) for run in runs.values()}) == 1  # identical documents
@@ -90,22 +91,38 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
 
     logs = {p.name: p.stat().st_size for p in (out / "logs").iterdir()}
     scored = {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")}
-    assert run_benchmark(cfg, ROOT / "src" / "train.py") == rows  # the same table again ...
+    assert run_benchmark(cfg, CONFIGS, local) == rows  # the same table again ...
     assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # no training
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")} == scored
 
 
-def test_workers_share_the_cores_and_zero_workers_is_refused(monkeypatch, tmp_path):
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert job_environment(2)["OMP_NUM_THREADS"] == "4"
-    assert job_environment(16)["OMP_NUM_THREADS"] == "1"
-    assert "OMP_NUM_THREADS" not in job_environment(1)  # one job: torch's own default
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert job_environment(2)["OMP_NUM_THREADS"] == "3"  # the user's setting wins
-    cfg = compose_config([f"out_dir={tmp_path}", "workers=0"], "benchmark")
-    with pytest.raises(BenchmarkError, match="workers=0"):
-        plan(cfg)
+def test_the_data_group_is_chosen_as_in_train_py(tmp_path):
+    cfg = compose_config([f"out_dir={tmp_path}", "seeds=1", "data=babylm"], "benchmark")
+    assert cfg.data.source.eng.startswith("hf:")  # the group composed, not a string
+    [job, *_] = plan(cfg, ["data=babylm", "data.budget.total_words_m=10"])
+    assert job.overrides[1:3] == ("data=babylm", "data.budget.total_words_m=10")
+    train = compose_config(list(job.overrides))
+    assert train.data.budget.total_words_m == 10 and train.data.source.nld.startswith("hf:")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("seeds=0", "seeds=0: the number of training seeds, an integer ≥ 1"),
+        ("steps=-10", "steps=-10: train.max_steps of every job, an integer ≥ 1 or null"),
+        ("steps=1.5", "steps=1.5: train.max_steps of every job, an integer ≥ 1 or null"),
+        ("seeds=two", "seeds=two: the number of training seeds, an integer ≥ 1"),
+        ("confidence=1.5", "confidence=1.5: the interval's level, between 0 and 1"),
+        ("tie=-1", "tie=-1: a difference counted as a tie, a number ≥ 0"),
+    ],
+)
+def test_out_of_range_settings_are_refused_before_any_work(tmp_path, setting, message):
+    out = tmp_path / "bench"
+    cfg = compose_config([f"out_dir={out}", setting], "benchmark")
+    with pytest.raises(BenchmarkError) as caught:
+        run_benchmark(cfg, CONFIGS)
+    assert str(caught.value) == message + "."
+    assert not out.exists()  # nothing trained, nothing written
 
 
 def test_every_baseline_is_trained_even_when_only_leaves_it_out(tmp_path):

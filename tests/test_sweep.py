@@ -1,5 +1,5 @@
-"""Hydra multirun sweeps (one run directory per job, reward-free methods once, failures recorded)
-and their comparison tables (``src/summarize.py``)."""
+"""Hydra multirun sweeps (one run directory per job, reward-free methods once, failures recorded
+by jobs running at once) and their comparison tables (``src/summarize.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,17 @@ import pytest
 from taam.data.sources import DataError
 from taam.io import write_json
 from taam.run.sweep import (
+    FAILURES_DIR,
     FAILURES_FILE,
     SWEEP_FILE,
     SweepJob,
     job_run_dir,
+    merge_failures,
+    read_failures,
     run_job,
     skip_reason,
     swept_keys,
+    write_failure,
 )
 from tests_support import ROOT, compose_config
 
@@ -84,7 +89,8 @@ def test_a_failed_job_is_recorded_and_the_next_one_runs(tmp_path):
 
     cfg = compose_config(["method=exp3", "reward=normalized_excess_loss", "seed=1"])
     assert run_job(cfg, job(tmp_path, "exp3", "normalized_excess_loss", num=4), failing) == "failed"
-    [failure] = [json.loads(line) for line in (tmp_path / FAILURES_FILE).read_text().splitlines()]
+    assert [p.name for p in (tmp_path / FAILURES_DIR).iterdir()] == ["4.json"]  # its own file
+    [failure] = read_failures(tmp_path)
     assert failure["job"] == 4 and failure["error"] == "DataError: the budget is too small"
     assert failure["run_dir"].endswith("_Exp3-nel_seed1") and "Traceback" in failure["traceback"]
 
@@ -96,7 +102,38 @@ def test_a_failed_job_is_recorded_and_the_next_one_runs(tmp_path):
     assert (
         run_job(cfg, job(tmp_path, "uniform", "cross_lingual_deficit", num=6), failing) == "skipped"
     )
-    assert len((tmp_path / FAILURES_FILE).read_text().splitlines()) == 1
+    assert len(read_failures(tmp_path)) == 1
+    merge_failures(tmp_path)
+    assert [json.loads(line) for line in (tmp_path / FAILURES_FILE).read_text().splitlines()] == [
+        failure
+    ]
+
+
+def test_failures_of_jobs_running_at_once_are_merged_whole_in_job_order(tmp_path):
+    """Jobs of a parallel launcher fail at the same time: no lost, torn or interleaved line."""
+    long = "x" * 200_000  # far above the size the OS writes atomically
+
+    def fail(num: int) -> None:
+        try:
+            raise RuntimeError(f"job {num} {long}")
+        except RuntimeError as err:
+            write_failure(job(tmp_path, "exp3", "cross_lingual_deficit", num=num), "r", err)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fail, reversed(range(24))))
+    assert merge_failures(tmp_path) == read_failures(tmp_path)
+    lines = (tmp_path / FAILURES_FILE).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["job"] for line in lines] == list(range(24))
+    assert all(
+        json.loads(line)["error"] == f"RuntimeError: job {n} {long}" for n, line in enumerate(lines)
+    )
+
+
+def test_a_sweep_of_an_older_version_keeps_its_failures_file(tmp_path):
+    (tmp_path / FAILURES_FILE).write_text(json.dumps({"job": 3, "error": "E"}) + "\n")
+    assert read_failures(tmp_path) == [{"job": 3, "error": "E"}]
+    assert merge_failures(tmp_path) == [{"job": 3, "error": "E"}]
+    assert not merge_failures(tmp_path / "nothing-failed")
 
 
 @pytest.fixture(scope="module")
@@ -174,21 +211,42 @@ def test_a_sweep_gives_a_run_dir_per_job_and_one_summary(tiny_overrides, shared_
 
 
 @pytest.mark.slow
-def test_a_failing_job_is_reported_and_the_others_run(tiny_overrides, shared_cache, tmp_path):
+def test_a_parallel_sweep_records_its_failures_and_summarize_tabulates_it(
+    tiny_overrides, shared_cache, tmp_path
+):
+    """Four jobs, two at a time in worker processes (hydra/launcher=local), two of them failing."""
     sweep_dir = tmp_path / "sweep"
-    done = sweep(tiny_overrides, shared_cache, sweep_dir, "train.max_steps=100000,20")
+    args = ["hydra/launcher=local", "hydra.launcher.n_jobs=2", "seed=1,2"]
+    done = sweep(tiny_overrides, shared_cache, sweep_dir, *args, "train.max_steps=100000,20")
     assert done.returncode == 1  # the sweep's exit status says that a job failed
-    assert "1 job(s) failed" in done.stdout + done.stderr
-    [failure] = [
-        json.loads(line) for line in (sweep_dir / "failures.jsonl").read_text().splitlines()
+    assert "2 job(s) failed" in done.stdout + done.stderr
+    failures = [json.loads(line) for line in (sweep_dir / FAILURES_FILE).read_text().splitlines()]
+    assert [f["job"] for f in failures] == sorted(f["job"] for f in failures)  # in job order
+    swept = [
+        sorted(o for o in f["overrides"] if o.startswith(("seed=", "train.max_steps=")))
+        for f in failures
     ]
-    assert failure["job"] == 0 and failure["error"].startswith("DataError: the run plans")
-    failed = Path(failure["run_dir"])
-    assert failed.name.endswith("_Uniform_seed1_train.max_steps-100000")
-    assert json.loads((failed / "summary.json").read_text())["status"] == "failed"
-    [passed] = sweep_dir.glob("*_Uniform_seed1_train.max_steps-20")
-    assert json.loads((passed / "summary.json").read_text())["status"] == "completed"
+    assert swept == [
+        ["seed=1", "train.max_steps=100000"],
+        ["seed=2", "train.max_steps=100000"],
+    ]
+    assert all(f["error"].startswith("DataError: the run plans") for f in failures)
+    runs = sorted(p for p in sweep_dir.iterdir() if (p / "summary.json").exists())
+    assert len(runs) == 4
+    for failure, seed in zip(failures, (1, 2), strict=True):
+        failed = Path(failure["run_dir"])
+        assert failed.name.endswith(f"_Uniform_seed{seed}_train.max_steps-100000")
+        assert json.loads((failed / "summary.json").read_text())["status"] == "failed"
+    passed = [p for p in runs if p.name.endswith("_train.max_steps-20")]
+    assert [json.loads((p / "summary.json").read_text())["status"] for p in passed] == [
+        "completed",
+        "completed",
+    ]
 
-    assert summarize(sweep_dir).returncode == 0
+    merged = (sweep_dir / FAILURES_FILE).read_text()
+    (sweep_dir / FAILURES_FILE).unlink()  # as if the launching process had died
+    done = summarize(sweep_dir)
+    assert done.returncode == 0 and "2 job(s) failed" in done.stdout
+    assert (sweep_dir / FAILURES_FILE).read_text() == merged  # merged again from the jobs' files
     statuses = {r["run"]: r["status"] for r in read_csv(sweep_dir / "summary.csv")}
-    assert statuses == {failed.name: "failed", passed.name: "completed"}
+    assert statuses == {p.name: ("completed" if p in passed else "failed") for p in runs}

@@ -1,9 +1,11 @@
 """The mixing benchmark: ``python src/benchmark.py`` trains, scores and compares every method.
 
 1. **Train** each method entry × seed as ``python src/train.py <entry overrides> seed=<s>``
-   into ``<out_dir>/<entry>_seed<s>`` (one subprocess per job, its console in
-   ``logs/<entry>_seed<s>.log``; ``workers`` of them at once). A finished job is skipped; an
-   interrupted one with a ``last.ckpt`` is resumed; a failed one is reported and left as it is.
+   would, into ``<out_dir>/<entry>_seed<s>`` (its console in ``logs/<entry>_seed<s>.log``),
+   through the Hydra launcher of the command line (``hydra/launcher=local``: in parallel on this
+   machine; ``slurm``: on the cluster; default: one after another in this process), as one
+   multirun of the train config over the job list. A finished job is skipped; an interrupted one
+   with a ``last.ckpt`` is resumed; a failed one is reported and left as it is.
 2. **Score** held-out BPB at every checkpoint of every finished run (``taam.evaluation``,
    cached per checkpoint: scored checkpoints are skipped).
 3. **Compare** (``taam.report.paired``): the paired differences against the baseline, written as::
@@ -20,10 +22,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_
 from taam.report.runs import FINISHED, RunRecord, differing_keys, languages_of, load_run
 from taam.run.rundir import LAST_CKPT
 from taam.run.status import read_summary
+from taam.run.sweep import SweepJob, run_job
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,32 @@ class Job:
         return self.run_dir.name
 
 
-def plan(cfg: DictConfig) -> list[Job]:
-    """Every entry × seed 1..N, with its train.py overrides (baselines added if not chosen)."""
+def check_settings(cfg: DictConfig) -> None:
+    """Refuse out-of-range settings before any work, naming the key, the value and what is
+    allowed."""
+    problems = []
+    if not _is_int(cfg.seeds) or int(cfg.seeds) < 1:
+        problems.append(f"seeds={cfg.seeds}: the number of training seeds, an integer ≥ 1")
+    if cfg.steps is not None and (not _is_int(cfg.steps) or int(cfg.steps) < 1):
+        problems.append(f"steps={cfg.steps}: train.max_steps of every job, an integer ≥ 1 or null")
+    if not isinstance(cfg.tie, (int, float)) or isinstance(cfg.tie, bool) or cfg.tie < 0:
+        problems.append(f"tie={cfg.tie}: a difference counted as a tie, a number ≥ 0")
+    if not isinstance(cfg.confidence, float) or not 0 < cfg.confidence < 1:
+        problems.append(f"confidence={cfg.confidence}: the interval's level, between 0 and 1")
+    if not str(cfg.out_dir or "").strip():
+        problems.append(f"out_dir={cfg.out_dir}: a folder for the runs and the comparison")
+    if problems:
+        raise BenchmarkError("; ".join(problems) + ".")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
+    """Every entry × seed 1..N, with its train.py overrides (baselines added if not chosen);
+    ``data``: the data overrides of every job (the benchmark's ``data=`` choice and ``data.*``)."""
+    check_settings(cfg)
     entries = dict(cfg.methods)
     chosen = list(cfg.only) if cfg.only else list(entries)
     baselines = [cfg.baseline, *cfg.also_against]
@@ -72,11 +98,7 @@ def plan(cfg: DictConfig) -> list[Job]:
             """(add one with "+methods.<name>=['method=...','...']", each override quoted)."""
         )
     chosen = [*(b for b in baselines if b not in chosen), *chosen]
-    if int(cfg.workers) < 1:
-        raise BenchmarkError(
-            f"workers={cfg.workers}: train at least one job at a time (workers=1)."
-        )
-    common = [f"data={cfg.data}", *([f"train.max_steps={cfg.steps}"] if cfg.steps else [])]
+    common = [*data, *([f"train.max_steps={cfg.steps}"] if cfg.steps else [])]
     common += list(cfg.overrides)
     out = Path(cfg.out_dir)
     return [
@@ -93,21 +115,12 @@ def run_status(run_dir: Path) -> str:
     return read_summary(run_dir).get("status", "incomplete")
 
 
-def job_environment(workers: int) -> dict[str, str]:
-    """The environment of each training subprocess: with several workers on one machine, each
-    gets ``cores // workers`` CPU threads (unless OMP_NUM_THREADS is set already), so that
-    concurrent jobs do not oversubscribe the cores."""
-    env = dict(os.environ)
-    if workers > 1:
-        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
-    return env
-
-
-def train_job(job: Job, train_script: Path, log_dir: Path, env: dict[str, str]) -> str:
-    """Train (or resume) one job in a subprocess; return its status afterwards."""
+def job_overrides(job: Job) -> list[str] | None:
+    """The train.py overrides that (re)start ``job``, or None when it is not to be trained: it
+    finished, or it failed without a ``last.ckpt`` to resume (reported, left as it is)."""
     status = run_status(job.run_dir)
     if status in FINISHED:
-        return status
+        return None
     resume = job.run_dir.exists() and (job.run_dir / LAST_CKPT).is_file()
     if job.run_dir.exists() and not resume:
         log.warning(
@@ -116,16 +129,60 @@ def train_job(job: Job, train_script: Path, log_dir: Path, env: dict[str, str]) 
             status,
             LAST_CKPT,
         )
-        return status
-    command = [sys.executable, str(train_script), *job.overrides, f"run_dir={job.run_dir}"]
-    command += ["resume=true"] if resume else []
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / f"{job.name}.log").open("a", encoding="utf-8") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-    status = run_status(job.run_dir)
-    if done.returncode != 0 and status not in FINISHED:
-        log.error("%s failed (exit %d); see %s", job.name, done.returncode, out.name)
-    return status
+        return None
+    return [*job.overrides, f"run_dir={job.run_dir}", *(["resume=true"] if resume else [])]
+
+
+def benchmark_job(cfg: DictConfig) -> str:
+    """The task function every launcher runs once per job (in this process, a worker process or
+    a SLURM job): the train config of one job, trained as a sweep job, its console in
+    ``<out_dir>/logs/<run name>.log``."""
+    job = SweepJob.current()
+    with console_to(job.sweep_dir / "logs" / f"{Path(cfg.run_dir).name}.log"):
+        return run_job(cfg, job)
+
+
+@contextmanager
+def console_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (file descriptors 1 and 2) to ``path`` (appended)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("a", encoding="utf-8") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def launch(
+    jobs: Sequence[list[str]], out_dir: Path, config_dir: Path, launcher: Sequence[str]
+) -> None:
+    """A Hydra multirun of the train config over ``jobs`` (each a list of overrides), through
+    the launcher that the ``launcher`` overrides choose (``hydra/launcher=...``,
+    ``hydra.launcher.<key>=...``; none: Hydra's basic launcher), as a sweeper would."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.plugins import Plugins
+    from hydra.types import HydraContext, RunMode
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(str(config_dir)))
+    settings = [*launcher, f"hydra.sweep.dir={out_dir}", "hydra.job.name=taam-benchmark"]
+    config = loader.load_configuration("train", overrides=settings, run_mode=RunMode.MULTIRUN)
+    context = HydraContext(config_loader=loader, callbacks=Callbacks(config))
+    runner = Plugins.instance().instantiate_launcher(
+        hydra_context=context, task_function=benchmark_job, config=config
+    )
+    runner.launch([list(job) for job in jobs], initial_job_idx=0)
 
 
 def score(jobs: Sequence[Job], eval_cfg: DictConfig, progress: Progress) -> None:
@@ -266,11 +323,29 @@ def comparison_markdown(
     return "\n".join(lines) + "\n"
 
 
-def run_benchmark(cfg: DictConfig, train_script: Path) -> list[dict[str, Any]]:
-    """Train, score and compare (see the module docstring); return the comparison rows."""
-    jobs = plan(cfg)
+def run_benchmark(
+    cfg: DictConfig,
+    config_dir: Path,
+    launcher: Sequence[str] = (),
+    data: Sequence[str] = ("data=sample",),
+) -> list[dict[str, Any]]:
+    """Train, score and compare (see the module docstring); return the comparison rows.
+
+    ``launcher``: the ``hydra/launcher`` overrides that train the jobs; ``data``: the data
+    overrides of every job."""
+    jobs = plan(cfg, data)
     out_dir = Path(cfg.out_dir)
     write_json(out_dir / "benchmark.json", OmegaConf.to_container(cfg, resolve=True))
+    todo = {job: overrides for job in jobs if (overrides := job_overrides(job)) is not None}
+    if todo:
+        how = " ".join(launcher) or "one after another"
+        log.info("training %d of %d jobs (%s)", len(todo), len(jobs), how)
+        launch(list(todo.values()), out_dir, config_dir, launcher)
+    for job in jobs:
+        status = run_status(job.run_dir)
+        if status not in FINISHED:
+            log.error("%s: %s; see %s", job.name, status, out_dir / "logs" / f"{job.name}.log")
+    finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -278,27 +353,11 @@ def run_benchmark(cfg: DictConfig, train_script: Path) -> list[dict[str, Any]]:
         TimeElapsedColumn(),
     )
     with Progress(*columns) as progress:
-        train_all(jobs, train_script, out_dir / "logs", int(cfg.workers), progress)
-        finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
         score(finished, cfg.eval, progress)
     rows, written = compare(finished, cfg, out_dir)
     print((out_dir / "comparison.md").read_text(encoding="utf-8"))
     log.info("wrote %s", ", ".join(str(p) for p in written[:6]))
     return rows
-
-
-def train_all(
-    jobs: Sequence[Job], train_script: Path, log_dir: Path, workers: int, progress: Progress
-) -> None:
-    """Train every job, ``workers`` at a time (jobs that share a data key take turns to tokenise
-    it: the first tokenises, the others wait and reuse it)."""
-    env = job_environment(workers)
-    task = progress.add_task(f"training ({workers} at a time)", total=len(jobs))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        running = {pool.submit(train_job, job, train_script, log_dir, env): job for job in jobs}
-        for done in as_completed(running):
-            progress.console.print(f"{running[done].name}: {done.result()}")
-            progress.advance(task)
 
 
 def _num(value: float | None, decimals: int = 3) -> str:

@@ -8,11 +8,15 @@ writes into ``hydra.sweep.dir`` (default ``runs/sweeps/<date>_<time>/``)::
     <run name>/      a run directory per job, named as a single run would be, plus
                      ``_<key>-<value>`` for each other swept key (e.g. ``_train.lr-0.001``)
     failures.jsonl   one line per failed job: job number, overrides, run directory, error
+    failures/        the same, one ``<num>.json`` per failed job (each job writes its own file)
 
 A method that learns from no reward runs once per seed, with the sweep's first reward; its jobs
 for the other rewards are skipped with a log line. A failed job is logged, recorded in
-``failures.jsonl`` and its ``summary.json`` says ``failed``; the other jobs go on, and at the end
-the sweep exits with status 1 if any job failed (0 otherwise).
+``failures/<num>.json`` and its ``summary.json`` says ``failed``; the other jobs go on, and at
+the end the sweep merges the per-job files into ``failures.jsonl`` (so do ``read_failures`` and
+``summarize.py``) and exits with status 1 if any job failed (0 otherwise). Jobs may run one
+after another (Hydra's basic launcher) or at once (``hydra/launcher=local`` or ``slurm``, see
+``taam.run.launcher``): no two jobs write the same file.
 """
 
 from __future__ import annotations
@@ -35,14 +39,23 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from taam.errors import TaamError
-from taam.io import write_json
+from taam.io import atomic_write_text, write_json
 from taam.logging.console import setup_logging
 from taam.run.identity import RunIdentity
+from taam.run.launcher import (
+    Requeue,
+    pin_run_dir,
+    requeued_run_dir,
+    submitit_job_id,
+    submitit_rank,
+)
+from taam.run.rundir import LAST_CKPT
 
 log = logging.getLogger(__name__)
 
 SWEEP_FILE = "sweep.json"
 FAILURES_FILE = "failures.jsonl"
+FAILURES_DIR = "failures"
 NAMED_KEYS = ("method", "reward", "seed")  # the run name says these already
 
 
@@ -91,7 +104,11 @@ class SweepJob:
 
 
 def read_axes(sweep_dir: Path) -> dict[str, list[str]]:
-    return json.loads((sweep_dir / SWEEP_FILE).read_text(encoding="utf-8"))["axes"]
+    """The swept keys of ``sweep.json``; none for a job list without one (the benchmark's)."""
+    path = sweep_dir / SWEEP_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["axes"]
 
 
 def skip_reason(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> str | None:
@@ -118,12 +135,23 @@ def job_run_dir(cfg: DictConfig, job: SweepJob, axes: dict[str, list[str]]) -> P
     return job.sweep_dir / name
 
 
+def checked_train(cfg: DictConfig) -> Path:
+    """Validate ``cfg`` (schema, then devices), then train it (as ``src/train.py`` does)."""
+    from taam.run.training import train  # lazily, as in src/train.py
+    from taam.schema import check_devices, validate_train_config
+
+    validate_train_config(cfg)
+    check_devices(cfg.trainer)
+    return train(cfg)
+
+
 def run_job(
     cfg: DictConfig, job: SweepJob, train_fn: Callable[[DictConfig], Path] | None = None
 ) -> str:
-    """Run one job; return its status: completed, stopped, failed or skipped.
+    """Run one job; return its status: completed, stopped, interrupted, failed or skipped.
 
-    A failure is logged and recorded, not raised, so that Hydra goes on with the other jobs.
+    A failure is logged and recorded, not raised, so that the launcher goes on with the other
+    jobs. Under submitit, a pre-empted job is requeued and resumes its run directory.
     """
     setup_logging()  # console only: no earlier job's train.log gets this job's lines
     axes = read_axes(job.sweep_dir)
@@ -132,32 +160,64 @@ def run_job(
     if reason:
         log.info("job #%d (%s) skipped: %s", job.num, label, reason)
         return "skipped"
+    job_id = submitit_job_id()
+    if job_id is not None:
+        resume_requeued(cfg, job, job_id)
     if not cfg.run_dir:
         cfg.run_dir = str(job_run_dir(cfg, job, axes))
-    log.info("job #%d (%s) → %s", job.num, label, cfg.run_dir)
-    if train_fn is None:
-        from taam.run.training import train as train_fn  # lazily, as in src/train.py
+    if job_id is not None and submitit_rank() == 0:
+        pin_run_dir(job.sweep_dir, job.num, job_id, str(cfg.run_dir))
+    log.info("job #%d (%s) → %s%s", job.num, label, cfg.run_dir, " (resumed)" if cfg.resume else "")
+    train_fn = train_fn or checked_train
     try:
-        run_dir = train_fn(cfg)
+        with Requeue() as requeue:
+            try:
+                run_dir = train_fn(cfg)
+            except SystemExit as stop:  # Interrupted: last.ckpt written, status interrupted
+                if job_id is None:
+                    raise  # one process runs the sweep: the signal stops it all, as before
+                why = requeue.now() if requeue.pending else f"stopped with status {stop.code}"
+                raise JobInterrupted(f"not requeued: {why}") from None
     except Exception as err:
-        append_failure(job, cfg.run_dir, err)
+        if job_id is None or submitit_rank() == 0:
+            write_failure(job, cfg.run_dir, err)
         log.error(
             "job #%d (%s) failed: %s: %s; recorded in %s, the sweep goes on",
             job.num,
             label,
             type(err).__name__,
             err,
-            job.sweep_dir / FAILURES_FILE,
+            job.sweep_dir / FAILURES_DIR,
             exc_info=not isinstance(err, TaamError),  # a bug gets its traceback
         )
-        return "failed"
+        return "interrupted" if isinstance(err, JobInterrupted) else "failed"
     finally:
         setup_logging()  # detach this job's train.log
     return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["status"]
 
 
-def append_failure(job: SweepJob, run_dir: str, err: Exception) -> None:
-    """One line of ``failures.jsonl`` (appended in one write: jobs may run in parallel)."""
+class JobInterrupted(TaamError):
+    """A launcher's job stopped on a signal (last.ckpt saved) and was not requeued."""
+
+
+def resume_requeued(cfg: DictConfig, job: SweepJob, job_id: str) -> None:
+    """A requeued submitit job (the same job id) goes on in the run directory it had, resuming
+    it if it was interrupted with a ``last.ckpt``."""
+    run_dir = requeued_run_dir(job.sweep_dir, job.num, job_id)
+    if run_dir is None:
+        return
+    cfg.run_dir = str(run_dir)
+    summary = run_dir / "summary.json"
+    status = (
+        json.loads(summary.read_text(encoding="utf-8")).get("status") if summary.exists() else None
+    )
+    if (run_dir / LAST_CKPT).is_file() and status in (None, "interrupted"):
+        cfg.resume = True
+
+
+def write_failure(job: SweepJob, run_dir: str, err: Exception) -> None:
+    """``failures/<num>.json``: one file per failed job, so that jobs running at once never
+    write the same file (merged into ``failures.jsonl`` by :func:`merge_failures`)."""
     entry = {
         "job": job.num,
         "overrides": list(job.overrides),
@@ -165,15 +225,33 @@ def append_failure(job: SweepJob, run_dir: str, err: Exception) -> None:
         "error": f"{type(err).__name__}: {err}",
         "traceback": "".join(traceback.format_exception(err)),
     }
-    with (job.sweep_dir / FAILURES_FILE).open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    write_json(job.sweep_dir / FAILURES_DIR / f"{job.num}.json", entry)
 
 
 def read_failures(sweep_dir: Path) -> list[dict]:
+    """Every failed job of the sweep, in job order: the per-job files, and the lines of an
+    older ``failures.jsonl`` for jobs that have none."""
+    entries: dict[int, dict] = {}
     path = sweep_dir / FAILURES_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line:
+                entry = json.loads(line)
+                entries[int(entry["job"])] = entry
+    for file in (sweep_dir / FAILURES_DIR).glob("*.json"):
+        entry = json.loads(file.read_text(encoding="utf-8"))
+        entries[int(entry["job"])] = entry
+    return [entries[num] for num in sorted(entries)]
+
+
+def merge_failures(sweep_dir: Path) -> list[dict]:
+    """Write ``failures.jsonl`` (one line per failed job, in job order) from the per-job files;
+    return the failures. Nothing is written when no job failed."""
+    failures = read_failures(sweep_dir)
+    if failures:
+        lines = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in failures)
+        atomic_write_text(sweep_dir / FAILURES_FILE, lines)
+    return failures
 
 
 class SweepCallback(Callback):
@@ -192,7 +270,7 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        failures = read_failures(sweep_dir)
+        failures = merge_failures(sweep_dir)
         if failures:
             log.error(
                 "sweep %s: %d job(s) failed (see %s)",
