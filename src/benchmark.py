@@ -6,30 +6,26 @@ writes the paired comparison against the baseline into ``out_dir`` (see
 ``taam.report.benchmark``). Re-running it skips finished jobs and scored checkpoints.
 """
 
-from pathlib import Path
-
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from taam.errors import exit_on_user_error
-from taam.logging.console import setup_logging
-from taam.report.benchmark import run_benchmark
+from taam.cli import CONFIG_DIR, entry
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 LAUNCHER = ("hydra/launcher=", "hydra.launcher.", "+hydra.launcher.", "++hydra.launcher.")
 DATA = ("data.", "+data.", "++data.")
 
 
-@hydra.main(config_path="../configs", config_name="benchmark", version_base="1.3")
+@entry("benchmark")
 def main(cfg: DictConfig) -> None:
+    from taam.logging.console import setup_logging
+    from taam.report.benchmark import run_benchmark  # torch loads once the command line is good
+
     setup_logging()
     hydra_cfg = HydraConfig.get()
     launcher = [o for o in hydra_cfg.overrides.hydra if o.startswith(LAUNCHER)]
     data = [f"data={hydra_cfg.runtime.choices['data']}"]
     data += [o for o in hydra_cfg.overrides.task if o.startswith(DATA)]
-    with exit_on_user_error():
-        run_benchmark(cfg, CONFIG_DIR, launcher, data)
+    run_benchmark(cfg, CONFIG_DIR, launcher, data)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,13 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def declared_distributions() -> set[str]:
-    """The runtime dependencies of pyproject.toml (not the dev or notebook extras)."""
+def declared_distributions(extras: tuple[str, ...] = ()) -> set[str]:
+    """The runtime dependencies of pyproject.toml, plus those of the ``extras`` named."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    names = (re.match(r"[A-Za-z0-9_.-]+", spec).group(0) for spec in project["dependencies"])
-    return {_canonical(name) for name in names}
+    specs = [*project["dependencies"]]
+    for extra in extras:
+        specs += project["optional-dependencies"][extra]
+    return {_canonical(re.match(r"[A-Za-z0-9_.-]+", spec).group(0)) for spec in specs}
 
 
 def module_name(path: Path) -> str:
@@ -32,10 +34,19 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every absolute module an import statement in ``path`` names, wherever it stands."""
+def imported_modules(path: Path, lazy: bool = True) -> set[str]:
+    """Every absolute module an import statement in ``path`` names (``lazy=False``: only those
+    outside functions, which run when the module is imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = set()
+    if not lazy:
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                skipped |= {id(n) for n in ast.walk(function) if n is not function}
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -45,16 +56,21 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_src_imports_only_declared_packages():
-    declared = declared_distributions()
+    """A runtime dependency anywhere; a package of the ``cluster`` extra only inside a function
+    (a plain install without the extra must still import every module)."""
+    required = declared_distributions()
+    optional = declared_distributions(("cluster",))
     providers = packages_distributions()
     undeclared = {}
     for path in SRC.rglob("*.py"):
+        eager = imported_modules(path, lazy=False)
         for name in imported_modules(path):
             top = name.split(".")[0]
             if top in sys.stdlib_module_names or top in ("taam", "__future__"):
                 continue
             distributions = {_canonical(d) for d in providers.get(top, [top])}
-            if not distributions & declared:
+            allowed = required if name in eager else optional
+            if not distributions & allowed:
                 undeclared.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
 

@@ -327,6 +327,17 @@ CASES: dict[str, tuple[str, list[str], str]] = {
         "out_dir=/proc/x cannot be written",
     ),
     "summarize: key typo": ("summarize", ["sweepdir=x"], "did you mean sweep_dir?"),
+    # -- benchmark -----------------------------------------------------------------------
+    "benchmark: no seeds": ("benchmark", ["seeds=0"], "error: seeds=0: the number of training"),
+    "benchmark: negative seeds": ("benchmark", ["seeds=-2"], "seeds=-2"),
+    "benchmark: negative steps": ("benchmark", ["steps=-10"], "steps=-10: train.max_steps"),
+    "benchmark: steps a word": ("benchmark", ["steps=many"], "steps=many"),
+    "benchmark: negative tie": ("benchmark", ["tie=-1"], "tie=-1: a difference counted as a tie"),
+    "benchmark: confidence 1.5": ("benchmark", ["confidence=1.5"], "confidence=1.5"),
+    "benchmark: unknown entry": ("benchmark", ["only=[uniform,nosuch]"], "unknown method entr"),
+    "benchmark: unknown baseline": ("benchmark", ["baseline=nosuch"], "'nosuch'"),
+    "benchmark: data typo": ("benchmark", ["data=samples"], "did you mean data=sample?"),
+    "benchmark: key typo": ("benchmark", ["seedz=3"], "did you mean seeds?"),
     # -- push ----------------------------------------------------------------------------
     "push: repo id ../../etc": (
         "push",
@@ -388,7 +399,7 @@ def arguments(entry: str, args: list[str], world: dict[str, Path]) -> list[str]:
 def scripts() -> dict[str, ModuleType]:
     """The entry scripts of src/, loaded as modules (their ``main()`` reads ``sys.argv``)."""
     loaded = {}
-    for name in ("train", "eval", "summarize", "push"):
+    for name in ("train", "eval", "summarize", "push", "benchmark"):
         spec = importlib.util.spec_from_file_location(
             f"taam_script_{name}", ROOT / f"src/{name}.py"
         )

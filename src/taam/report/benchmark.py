@@ -41,6 +41,7 @@ from taam.report.markdown import markdown_table
 from taam.report.paired import paired_columns, paired_rows, seed_differences
 from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
 from taam.report.runs import FINISHED, RunRecord, differing_keys, languages_of, load_run
+from taam.run.launch import checked_train
 from taam.run.rundir import LAST_CKPT
 from taam.run.status import read_summary
 from taam.run.sweep import SweepJob, run_job
@@ -139,7 +140,7 @@ def benchmark_job(cfg: DictConfig) -> str:
     ``<out_dir>/logs/<run name>.log``."""
     job = SweepJob.current()
     with console_to(job.sweep_dir / "logs" / f"{Path(cfg.run_dir).name}.log"):
-        return run_job(cfg, job)
+        return run_job(cfg, job, train_fn=checked_train)  # validated as train.py does
 
 
 @contextmanager

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
@@ -37,12 +36,14 @@ JOBS_DIR = ".jobs"  # <sweep>/.jobs/<num>.json: the run directory a submitit job
 
 
 def _submitit() -> ModuleType | None:
-    """The submitit that runs this process (``python -m submitit.core._submit``, so loaded
-    already), or None outside a submitit job. TAAM itself never needs it installed: it comes
-    with the ``cluster`` extra, for the launchers."""
+    """submitit when it runs this process (``python -m submitit.core._submit``), else None.
+    It comes with the ``cluster`` extra, and only the launchers need it: TAAM imports it here,
+    lazily, and never outside a submitit job."""
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return None
-    return sys.modules.get("submitit")
+    import submitit
+
+    return submitit
 
 
 def submitit_job_id() -> str | None:
