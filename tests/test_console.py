@@ -4,14 +4,29 @@ per-language loss in the progress bar, one line on resume; no Epoch 0/-2, v_num 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
 
+import lightning as L
 import pytest
 
+from taam.run.preemption import Interrupted
 from taam.run.training import train
 from tests_support import compose_config
 
 pytestmark = pytest.mark.slow
+
+
+class SigtermAt(L.Callback):
+    """Pre-empt the run as SLURM would: SIGTERM to this process once ``step`` steps are done."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def test_the_console_shows_steps_exposures_pi_and_losses_and_says_when_it_resumes(
@@ -19,11 +34,13 @@ def test_the_console_shows_steps_exposures_pi_and_losses_and_says_when_it_resume
 ):
     caplog.set_level(logging.INFO)
     first = [*tiny_overrides, "method=exp3", "run_dir=${paths.runs_dir}/console"]
-    run_dir = train(compose_config([*first, "train.max_steps=10"]))
+    first += ["train.max_steps=20"]
+    with pytest.raises(Interrupted):  # pre-empted after step 10: last.ckpt there
+        train(compose_config(first), callbacks=[SigtermAt(10)])
     out = " ".join(capsys.readouterr().out.split())  # a narrow terminal wraps the metrics
     assert "Budget ledger: budget 30,000 English-equivalent words" in out
     assert "budget share" in out and "unit: bytes" not in out
-    assert re.search(r"train .*10/10 ", out), out
+    assert re.search(r"train .*10/20 ", out), out
     assert re.search(r"exposures: 2\.56k π: eng 0\.\d\d nld 0\.\d\d zho 0\.\d\d", out), out
     assert re.search(r"loss: eng \d+\.\d\d nld \d+\.\d\d zho \d+\.\d\d", out), out
     for absent in ("Epoch", "v_num", "FLOPs"):
@@ -31,7 +48,7 @@ def test_the_console_shows_steps_exposures_pi_and_losses_and_says_when_it_resume
     assert "resuming" not in caplog.text
 
     caplog.clear()
-    train(compose_config([*first, "resume=true", "train.max_steps=20"]))
+    train(compose_config([*first, "resume=true"]))
     out = " ".join(capsys.readouterr().out.split())
-    assert re.search(r"train .*20/20 ", out), out  # the run's own step count, not 10/10
-    assert f"resuming {run_dir.name} from step 10 (exposures 2.56k: eng " in caplog.text
+    assert re.search(r"train .*20/20 ", out), out  # the run's own step count
+    assert "resuming console from step 10 (exposures 2.56k: eng " in caplog.text

@@ -165,7 +165,7 @@ def test_a_sweep_gives_a_run_dir_per_job_and_one_summary(tiny_overrides, shared_
         "method=odm,exp3",  # ODM learns from its own loss reward, not the reward group
         "reward=normalized_excess_loss,cross_lingual_deficit",
         "seed=1,2",
-        "++method.mixer.warmup_steps=0",  # ++: the sweep's base config (method=uniform) lacks it
+        "++method.mixer.warmup_steps=0",  # ++: a key only some methods have
     )
     assert done.returncode == 0, done.stderr[-3000:]
     log = done.stdout + done.stderr
@@ -232,13 +232,12 @@ def test_a_parallel_sweep_records_its_failures_and_summarize_tabulates_it(
     ]
     assert all(f["error"].startswith("DataError: the run plans") for f in failures)
     runs = sorted(p for p in sweep_dir.iterdir() if (p / "summary.json").exists())
-    assert len(runs) == 4
     for failure, seed in zip(failures, (1, 2), strict=True):
         failed = Path(failure["run_dir"])
-        assert failed.name.endswith(f"_Uniform_seed{seed}_train.max_steps-100000")
-        assert json.loads((failed / "summary.json").read_text())["status"] == "failed"
-    passed = [p for p in runs if p.name.endswith("_train.max_steps-20")]
-    assert [json.loads((p / "summary.json").read_text())["status"] for p in passed] == [
+        assert failed.name.endswith(f"_seed{seed}_train.max_steps-100000")
+        assert not failed.exists()  # the start failed before training: no directory is left
+    assert [p.name.endswith("_train.max_steps-20") for p in runs] == [True, True]
+    assert [json.loads((p / "summary.json").read_text())["status"] for p in runs] == [
         "completed",
         "completed",
     ]
@@ -249,4 +248,4 @@ def test_a_parallel_sweep_records_its_failures_and_summarize_tabulates_it(
     assert done.returncode == 0 and "2 job(s) failed" in done.stdout
     assert (sweep_dir / FAILURES_FILE).read_text() == merged  # merged again from the jobs' files
     statuses = {r["run"]: r["status"] for r in read_csv(sweep_dir / "summary.csv")}
-    assert statuses == {p.name: ("completed" if p in passed else "failed") for p in runs}
+    assert statuses == {p.name: "completed" for p in runs}

@@ -62,6 +62,11 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     if not cfg.get("run_dir"):
         raise RunDirError("resume=true needs the run to continue: pass run_dir=runs/<name>.")
     run_dir = Path(cfg.run_dir)
+    if not (run_dir / "config.yaml").is_file() and (run_dir / "train.log").is_file():
+        raise RunDirError(  # a start killed before it recorded its config: nothing to resume
+            f"cannot resume {run_dir}: it has no {LAST_CKPT} because it never started training; "
+            f"run the same command without resume=true to start it again."
+        )
     if not (run_dir / "config.yaml").is_file():
         raise RunDirError(
             f"cannot resume {run_dir}: it has no config.yaml (it is not a TAAM run, or it never "
