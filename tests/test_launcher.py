@@ -77,6 +77,9 @@ def test_lightning_takes_ranks_from_slurm_and_leaves_the_requeue_to_submitit(mon
     }
     for key, value in slurm.items():
         monkeypatch.setenv(key, value)
+    for key in ("MASTER_ADDR", "MASTER_PORT"):  # Lightning's SLURMEnvironment writes them into
+        monkeypatch.setenv(key, "")  # os.environ: restored after the test, or a later DDP test
+        monkeypatch.delenv(key)  # in this process would rendezvous at gpu07
     trainer_cfg = compose_config(["trainer=ddp", "trainer.num_nodes=2"]).trainer
     with Requeue() as requeue:
         trainer = instantiate(trainer_cfg, accelerator="cpu", devices=4, precision="32-true")

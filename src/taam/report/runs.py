@@ -26,7 +26,17 @@ FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method avera
 
 
 # Keys that name, place or display a run, and the seed: the rest of the config is its identity.
-NOT_IDENTITY = ("seed", "run_dir", "resume", "paths", "logger", "train.plots", "hydra")
+# DoReMi's reference_run names the uniform run of the same seed: like run_dir, a place.
+NOT_IDENTITY = (
+    "seed",
+    "run_dir",
+    "resume",
+    "paths",
+    "logger",
+    "train.plots",
+    "hydra",
+    "method.mixer.reference_run",
+)
 
 
 @dataclass
