@@ -94,14 +94,16 @@ def test_loss_is_byte_premium_adjusted_and_smoothed():
         [[20.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]], expected_draws=np.ones(3)
     )
     record = mixer.update(0, first)
-    assert record["loss_smoothed_eng"] == pytest.approx(2.0)  # first value: ℓ·BP itself
-    assert math.isnan(record["loss_smoothed_nld"])
-    assert record["loss_smoothed_zho"] == pytest.approx(3.0 * 0.9894)
+    assert record["loss_smoothed_nats_per_eng_byte_eng"] == pytest.approx(
+        2.0
+    )  # first value: ℓ·BP itself
+    assert math.isnan(record["loss_smoothed_nats_per_eng_byte_nld"])
+    assert record["loss_smoothed_nats_per_eng_byte_zho"] == pytest.approx(3.0 * 0.9894)
     second = WindowStats.from_matrix(
         [[10.0, 10.0, 3, 1], [0, 0, 0, 0], [30.0, 10.0, 3, 1]], expected_draws=np.ones(3)
     )
     record = mixer.update(10, second)
-    assert record["loss_smoothed_eng"] == pytest.approx(0.9 * 2.0 + 0.1 * 1.0)
+    assert record["loss_smoothed_nats_per_eng_byte_eng"] == pytest.approx(0.9 * 2.0 + 0.1 * 1.0)
 
 
 def test_update_follows_the_exp3_rule_and_records_pi_after_it():
@@ -117,7 +119,7 @@ def test_update_follows_the_exp3_rule_and_records_pi_after_it():
     r_hat = r * np.array([2, 2, 4]) / np.array([3, 2, 3])
     assert mixer.w == pytest.approx(0.5 * r_hat)
     assert [record[f"pi_{lang}"] for lang in LANGS] == pytest.approx(mixer.probs())
-    quantities = ("pi", "reward_raw", "reward", "loss_smoothed", "at_floor")
+    quantities = ("pi", "reward_raw", "reward", "loss_smoothed_nats_per_eng_byte", "at_floor")
     assert set(record) == {f"{q}_{lang}" for lang in LANGS for q in quantities}
 
 
@@ -127,7 +129,7 @@ def test_no_weight_update_during_warmup():
     for step in range(0, 50, 10):
         record = mixer.update(step, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
         assert mixer.w.tolist() == [0.0, 0.0, 0.0]
-    assert not math.isnan(record["loss_smoothed_zho"])
+    assert not math.isnan(record["loss_smoothed_nats_per_eng_byte_zho"])
     mixer.update(50, window(rng, mixer.probs(), np.array([1.0, 2.0, 3.0])))
     assert mixer.w[2] > 0
 

@@ -22,15 +22,21 @@ def record(pi_zho: float, at_floor: int) -> dict:
         "reward_raw_zho": float("nan"),  # no reward this window: an empty cell
         "reward_eng": 1.0,
         "reward_zho": float("nan"),
-        "loss_smoothed_eng": 1.5,
-        "loss_smoothed_zho": 2.5,
+        "loss_smoothed_nats_per_eng_byte_eng": 1.5,
+        "loss_smoothed_nats_per_eng_byte_zho": 2.5,
         "at_floor_eng": 0,
         "at_floor_zho": at_floor,
     }
 
 
 def test_columns_have_a_fixed_order():
-    per_language = ["pi_{}", "reward_raw_{}", "reward_{}", "loss_smoothed_{}", "at_floor_{}"]
+    per_language = [
+        "pi_{}",
+        "reward_raw_{}",
+        "reward_{}",
+        "loss_smoothed_nats_per_eng_byte_{}",
+        "at_floor_{}",
+    ]
     expected = ["step", "exposures_tokens"]
     expected += [c.format("eng") for c in per_language] + [c.format("zho") for c in per_language]
     assert mixer_columns(LANGS) == expected

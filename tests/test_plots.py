@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from taam.io import write_csv, write_json
-from taam.report.plots import bpb_by_method, pi_by_method
+from taam.report.plots import bpb_by_method, pi_by_method, plot_metrics
 from taam.report.runs import group_by_method, load_runs
 
 LANGS = ["eng", "zho"]
@@ -48,3 +49,20 @@ def test_exposure_ticks_use_si_prefixes_and_figures_carry_the_sweep_name(tmp_pat
         labels = tick_labels(fig.axes[0])
         assert labels and all(label.endswith("k") for label in labels), labels
         assert "120k" in labels and "120000" not in "".join(labels)
+
+
+def test_the_run_plots_draw_loss_and_bpb_from_their_metrics_columns(tmp_path):
+    rows = [
+        {"exposures_tokens": 100 * s, "loss_nats_per_token_eng": 5 - s, "bpb_eng": 3 - s / 2}
+        for s in range(1, 4)
+    ]
+    write_csv(tmp_path / "metrics.csv", rows, list(rows[0]))
+    written = plot_metrics(tmp_path / "metrics.csv", tmp_path / "plots", ["eng"], "run")
+    assert [p.name for p in written] == ["loss.png", "bpb.png"]
+    write_csv(
+        tmp_path / "old.csv",
+        [{"exposures_tokens": 1, "loss_eng": 2}],
+        ["exposures_tokens", "loss_eng"],
+    )
+    with pytest.raises(ValueError, match="no loss_nats_per_token_<lang> column"):
+        plot_metrics(tmp_path / "old.csv", tmp_path / "plots", ["eng"])

@@ -46,7 +46,7 @@ def test_uniform_run_leaves_the_run_directory(tiny_overrides):
     metrics = read_csv(run_dir / "metrics.csv")
     assert [int(r["step"]) for r in metrics] == [5, 10, 15, 20]
     for lang in ("eng", "nld", "zho"):
-        assert {f"loss_{lang}", f"bpb_{lang}", f"pi_{lang}"} <= set(metrics[0])
+        assert {f"loss_nats_per_token_{lang}", f"bpb_{lang}", f"pi_{lang}"} <= set(metrics[0])
     assert len(read_csv(run_dir / "mixer.csv")) == 4
 
     tok = AutoTokenizer.from_pretrained(run_dir / "final")

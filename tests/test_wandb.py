@@ -108,7 +108,7 @@ def test_offline_runs_hold_the_pi_history_one_wandb_run_per_run(tiny_overrides, 
         for row, expected in zip(logged, mixer, strict=True):
             for lang in ("eng", "nld", "zho"):
                 assert row[f"pi_{lang}"] == pytest.approx(float(expected[f"pi_{lang}"]))
-                assert {f"bpb_{lang}", f"loss_{lang}", f"epochs_{lang}"} <= set(row)
+                assert {f"bpb_{lang}", f"loss_nats_per_token_{lang}", f"epochs_{lang}"} <= set(row)
             assert row["exposures_tokens"] == float(expected["exposures_tokens"])
         tables = {key.split("/")[0] for row in rows for key in row if key.endswith("/_type")}
         assert {"ledger", "mixer", "pi_over_exposures_table"} <= tables

@@ -143,7 +143,7 @@ class DoremiMixer(Mixer):
             row[f"pi_{lang}"] = float(self.alpha[i])
             row[f"reward_raw_{lang}"] = float(loss[i] - reference[i])
             row[f"reward_{lang}"] = float(self.scores[i])
-            row[f"loss_smoothed_{lang}"] = float(loss[i])
+            row[f"loss_smoothed_nats_per_eng_byte_{lang}"] = float(loss[i])
             row[f"at_floor_{lang}"] = int(self.alpha[i] <= 1.1 * self.floor)
         return row
 

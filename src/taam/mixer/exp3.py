@@ -188,7 +188,7 @@ class Exp3Mixer(Mixer):
             row[f"pi_{lang}"] = float(pi[i])
             row[f"reward_raw_{lang}"] = float(raw[i])
             row[f"reward_{lang}"] = float(r[i])
-            row[f"loss_smoothed_{lang}"] = float(self.loss[i])
+            row[f"loss_smoothed_nats_per_eng_byte_{lang}"] = float(self.loss[i])
             row[f"at_floor_{lang}"] = int(floor[i])
         return row
 

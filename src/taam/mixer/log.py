@@ -1,7 +1,7 @@
 """``mixer.csv``: one row per mixer update, plus time-at-floor and starvation warnings.
 
 Columns, in this order: ``step``, ``exposures_tokens``, then for each language ``pi_``,
-``reward_raw_``, ``reward_``, ``loss_smoothed_``, ``at_floor_`` (static methods fill only
+``reward_raw_``, ``reward_``, ``loss_smoothed_nats_per_eng_byte_``, ``at_floor_`` (static methods fill only
 ``pi_``). The at-floor flag comes from the mixer (see ``taam.mixer.exp3.FLOOR_TOLERANCE``);
 a language is *starved* when it sat at the floor in at least ``starve_fraction`` of the
 last ``window`` updates.
@@ -21,7 +21,7 @@ from taam.io import write_csv
 
 log = logging.getLogger(__name__)
 
-QUANTITIES = ("pi", "reward_raw", "reward", "loss_smoothed", "at_floor")
+QUANTITIES = ("pi", "reward_raw", "reward", "loss_smoothed_nats_per_eng_byte", "at_floor")
 
 
 def mixer_columns(languages: tuple[str, ...] | list[str]) -> list[str]:

@@ -160,7 +160,9 @@ class OdmMixer(Mixer):
             row[f"pi_{lang}"] = float(self.pi[i])
             row[f"reward_raw_{lang}"] = float(loss[i])
             row[f"reward_{lang}"] = float(gained[i])
-            row[f"loss_smoothed_{lang}"] = float(self.estimate[i])
+            # ODM smooths no loss: its R is the running sum (exp3) or EMA (smoothed_mean) of the
+            # reward column, so mixer.csv keeps it without a column in another unit.
+            row[f"loss_smoothed_nats_per_eng_byte_{lang}"] = math.nan
             row[f"at_floor_{lang}"] = int(floor[i])
         return row
 

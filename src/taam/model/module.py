@@ -172,13 +172,13 @@ class TaamModule(L.LightningModule):
             )
 
     def window_metrics(self, stats: WindowStats) -> dict[str, float]:
-        """loss_<lang> (nats/token), bpb_<lang> (bits/byte), pi_<lang>, exposures."""
+        """loss_nats_per_token_<lang>, bpb_<lang> (bits/byte), pi_<lang>, exposures."""
         metrics: dict[str, float] = {}
         pi = self.mixer.probs()
         exposures, epochs = self.sampler.exposures_tokens(), self.sampler.epochs()
         for i, lang in enumerate(self.mixer.languages):
             if stats.tokens[i] > 0:
-                metrics[f"loss_{lang}"] = stats.nats[i] / stats.tokens[i]
+                metrics[f"loss_nats_per_token_{lang}"] = stats.nats[i] / stats.tokens[i]
                 metrics[f"bpb_{lang}"] = stats.nats[i] / stats.bytes[i] / math.log(2)
             metrics[f"pi_{lang}"] = float(pi[i])
             metrics[f"exposures_tokens_{lang}"] = float(exposures[i])

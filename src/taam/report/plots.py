@@ -66,18 +66,23 @@ def plot_metrics(
     if not rows:
         raise ValueError(f"{metrics_csv} has no per-language metrics to plot")
     written = []
-    for metric, label in (
-        ("loss", "training loss (nats/token)"),
-        ("bpb", "training bits per byte"),
+    for metric, name, label in (
+        ("loss_nats_per_token", "loss", "training loss (nats/token)"),
+        ("bpb", "bpb", "training bits per byte"),
     ):
         fig = Figure(figsize=(7, 4))
         ax = fig.subplots()
-        for lang in languages:
-            points = [
+        curves = {
+            lang: [
                 (float(r["exposures_tokens"]), float(r[f"{metric}_{lang}"]))
                 for r in rows
                 if r.get(f"{metric}_{lang}")
             ]
+            for lang in languages
+        }
+        if not any(curves.values()):
+            raise ValueError(f"{metrics_csv} has no {metric}_<lang> column to plot")
+        for lang, points in curves.items():
             if points:
                 ax.plot(*zip(*points, strict=True), label=lang)
         _exposure_axis(ax)
@@ -85,7 +90,7 @@ def plot_metrics(
         ax.legend()
         ax.grid(alpha=0.3)
         _title(fig, title)
-        written.append(save_figure(fig, Path(out_dir) / f"{metric}.png"))
+        written.append(save_figure(fig, Path(out_dir) / f"{name}.png"))
     return written
 
 
