@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+if "PYTEST_XDIST_WORKER" in os.environ:  # two workers on two cores: one thread each (before
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # torch loads; subprocesses inherit it)
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

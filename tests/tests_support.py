@@ -25,6 +25,7 @@ def compose_config(overrides: list[str], config_name: str = "train"):
 def tiny_run_overrides(base: Path, cache: Path | None = None, max_steps: int = 20) -> list[str]:
     """A run small enough for a unit test: the sample, a 2-layer model, a few steps."""
     return [
+        "method=uniform",  # no prior to compute; a test that needs a method names it
         f"paths.runs_dir={base / 'runs'}",
         f"paths.cache_dir={cache or base / 'cache'}",
         "data.budget.total_words_m=0.03",
