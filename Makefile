@@ -3,6 +3,8 @@ PIP := $(PYTHON) -m pip
 # The main job; ARGS add overrides to it (a key given twice: the last one wins).
 MAIN := method=pstar seed=1337
 ARGS ?=
+# More pytest options for make test / test-fast, e.g. PYTEST_ARGS=--durations=15
+PYTEST_ARGS ?=
 # torch for a new .venv; TORCH_INDEX=https://download.pytorch.org/whl/cpu gets the CPU-only build
 # where the default index serves a CUDA build (stock Linux).
 TORCH ?= torch==2.13.0
@@ -20,10 +22,10 @@ train: install  ## the main job on the embedded sample (ARGS add overrides to it
 	$(PYTHON) src/train.py $(MAIN) $(ARGS)
 
 test: install  ## every test, slow end-to-end ones included
-	$(PYTHON) -m pytest -q -n 2 --dist loadfile
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast:
-	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 lint:
 	$(PYTHON) -m ruff check src tests bench scripts
