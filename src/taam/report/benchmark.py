@@ -40,10 +40,10 @@ from taam.report.comparison import write_summary
 from taam.report.markdown import markdown_table
 from taam.report.paired import paired_columns, paired_rows, seed_differences
 from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
-from taam.report.runs import FINISHED, RunRecord, differing_keys, languages_of, load_run
+from taam.report.runs import RunRecord, differing_keys, languages_of, load_run
 from taam.run.launch import checked_train
 from taam.run.rundir import LAST_CKPT
-from taam.run.status import read_summary
+from taam.run.status import FINISHED, outcome
 from taam.run.sweep import SweepJob, run_job
 
 log = logging.getLogger(__name__)
@@ -109,17 +109,10 @@ def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
     ]
 
 
-def run_status(run_dir: Path) -> str:
-    """completed / stopped / failed from summary.json; ``new`` or ``incomplete`` otherwise."""
-    if not run_dir.exists():
-        return "new"
-    return read_summary(run_dir).get("status", "incomplete")
-
-
 def job_overrides(job: Job) -> list[str] | None:
     """The train.py overrides that (re)start ``job``, or None when it is not to be trained: it
     finished, or it failed without a ``last.ckpt`` to resume (reported, left as it is)."""
-    status = run_status(job.run_dir)
+    status = outcome(job.run_dir)
     if status in FINISHED:
         return None
     resume = job.run_dir.exists() and (job.run_dir / LAST_CKPT).is_file()
@@ -343,10 +336,10 @@ def run_benchmark(
         log.info("training %d of %d jobs (%s)", len(todo), len(jobs), how)
         launch(list(todo.values()), out_dir, config_dir, launcher)
     for job in jobs:
-        status = run_status(job.run_dir)
+        status = outcome(job.run_dir)
         if status not in FINISHED:
             log.error("%s: %s; see %s", job.name, status, out_dir / "logs" / f"{job.name}.log")
-    finished = [job for job in jobs if run_status(job.run_dir) in FINISHED]
+    finished = [job for job in jobs if outcome(job.run_dir) in FINISHED]
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -29,7 +29,6 @@ from taam.io import atomic_write_text, write_csv
 from taam.report.markdown import markdown_table
 from taam.report.plots import bpb_by_method, pi_by_method, save_figure
 from taam.report.runs import (
-    FINISHED,
     RunRecord,
     find_runs,
     group_by_method,
@@ -38,6 +37,7 @@ from taam.report.runs import (
     load_runs,
     unaveraged,
 )
+from taam.run.status import FINISHED
 
 TEXT = ("run", "method", "status", "bpb_source")  # left-aligned in summary.md; numbers right
 HELDOUT, TRAINING = "held-out", "training"

@@ -20,10 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from taam.errors import ComparisonError
 from taam.mixer.factory import mixer_class
 from taam.run.identity import RunIdentity, flat_config
-from taam.run.status import read_summary
-
-FINISHED = ("completed", "stopped")  # jobs whose numbers enter the method averages
-
+from taam.run.status import FINISHED, outcome, read_summary
 
 # Keys that name, place or display a run, and the seed: the rest of the config is its identity.
 # DoReMi's reference_run names the uniform run of the same seed: like run_dir, a place.
@@ -109,7 +106,7 @@ def load_run(path: str | Path) -> RunRecord:
         reward=reward,
         label=f"{method}-{tag}" if reward else method,
         seed=summary.get("seed", config.seed if config is not None else None),
-        status=summary.get("status", "incomplete"),
+        status=outcome(path),
         languages=list(summary.get("languages") or config.data.languages),
         summary=summary,
         mixer=_read_csv(path / "mixer.csv"),

@@ -22,7 +22,7 @@ from pathlib import Path
 from taam.io import remove_stale_temporaries
 from taam.run.checkpoint_io import checkpoint_step
 from taam.run.rundir import LAST_CKPT, RunDirError
-from taam.run.status import read_summary
+from taam.run.status import outcome
 
 
 def holds_training_state(path: Path) -> bool:
@@ -86,14 +86,14 @@ def _check_reusable(path: Path) -> None:
     entries = list(path.iterdir())
     if not entries:
         return
-    status = read_summary(path).get("status")
+    status = outcome(path)
     if holds_training_state(path):
         raise RunDirError(
-            f"run directory {path} already holds a run (status: {status or 'unknown'}); nothing "
+            f"run directory {path} already holds a run (status: {status}); nothing "
             f"was overwritten. Pass resume=true to continue it, or choose another with "
             f"run_dir=<path> (or another seed)."
         )
-    if not (path / "train.log").exists() or status not in (None, "failed"):
+    if not (path / "train.log").exists() or status not in ("incomplete", "failed"):
         raise RunDirError(
             f"run directory {path} already exists and is not a TAAM run; nothing was "
             f"overwritten. Choose another with run_dir=<path>."

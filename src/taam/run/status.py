@@ -20,6 +20,16 @@ from taam.io import write_json
 from taam.run.identity import RunIdentity
 
 SUMMARY = "summary.json"
+FINISHED = ("completed", "stopped")  # trained to its end, or every language reached its cap
+
+
+def outcome(run_dir: Path) -> str:
+    """How a run stands, from its summary.json: completed / stopped / interrupted / failed;
+    ``new`` where the directory does not exist, ``incomplete`` where no outcome is recorded
+    yet (a run still training, or killed before it wrote one). The one place that decides."""
+    if not run_dir.exists():
+        return "new"
+    return read_summary(run_dir).get("status", "incomplete")
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from taam.run.launcher import (
     submitit_rank,
 )
 from taam.run.rundir import LAST_CKPT
+from taam.run.status import outcome
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def run_job(
         return "interrupted" if isinstance(err, JobInterrupted) else "failed"
     finally:
         setup_logging()  # detach this job's train.log
-    return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["status"]
+    return outcome(run_dir)
 
 
 class JobInterrupted(TaamError):
@@ -207,11 +208,7 @@ def resume_requeued(cfg: DictConfig, job: SweepJob, job_id: str) -> None:
     if run_dir is None:
         return
     cfg.run_dir = str(run_dir)
-    summary = run_dir / "summary.json"
-    status = (
-        json.loads(summary.read_text(encoding="utf-8")).get("status") if summary.exists() else None
-    )
-    if (run_dir / LAST_CKPT).is_file() and status in (None, "interrupted"):
+    if (run_dir / LAST_CKPT).is_file() and outcome(run_dir) in ("incomplete", "interrupted"):
         cfg.resume = True
 
 
