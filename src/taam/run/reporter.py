@@ -15,7 +15,6 @@ from transformers import PreTrainedModel
 
 from taam.data.datamodule import TaamDataModule
 from taam.data.sampler import MixtureSampler
-from taam.io import write_json
 from taam.logging.csv_logger import RunCSVLogger
 from taam.mixer.base import Mixer, WindowStats
 from taam.mixer.log import MixerLog
@@ -24,6 +23,7 @@ from taam.publish.export import milestone_dirs
 from taam.publish.model_card import RunFacts, model_card
 from taam.report.plots import plot_metrics, plot_pi
 from taam.run.identity import RunIdentity
+from taam.run.status import Attempt
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class RunReporter(L.Callback):
         data: TaamDataModule,
         resume_step: int | None = None,
         loggers: Sequence[object] = (),
+        attempt: Attempt | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.attempt = attempt  # rank 0's: it writes summary.json
         self.cfg = cfg
         self.identity = RunIdentity.of(cfg)
         self.mixer = mixer
@@ -105,7 +107,8 @@ class RunReporter(L.Callback):
         self.wall_clock = float(state_dict["wall_clock_s"])
 
     def finish(self, status: str, error: str | None = None) -> None:
-        """summary.json, mixer.csv, plots; status is completed / stopped / failed."""
+        """mixer.csv, metrics.csv, the outcome (summary.json, through the attempt), plots;
+        status is completed / stopped / interrupted / failed (rank 0)."""
         self.flush()
         self.csv_logger.save()
         floor = self.mixer.floor
@@ -119,7 +122,7 @@ class RunReporter(L.Callback):
         }
         if error:
             summary["error"] = error
-        write_json(self.run_dir / "summary.json", summary)
+        self.attempt.record(summary)
         if self.cfg.train.plots:
             self.plot(floor)
 

@@ -45,7 +45,9 @@ def _now() -> str:
 
 
 class Attempt:
-    """One process's attempt at a run: opened before anything is written, closed once."""
+    """One process's attempt at a run: opened before anything is written, closed once. It is
+    the one writer of ``summary.json``: the run's outcome (:meth:`record`, from the reporter)
+    and the attempts list, this attempt's entry after the earlier ones."""
 
     def __init__(self, run_dir: Path, cfg: DictConfig) -> None:
         self.run_dir = run_dir
@@ -53,28 +55,39 @@ class Attempt:
         self.resume = bool(cfg.resume)
         self.previous = read_summary(run_dir)
         self.started_at = _now()
+        self.outcome: dict[str, Any] | None = None  # what record() wrote, if anything
+
+    def record(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Write the run's outcome (status, π, counts…) as this attempt's result."""
+        self.outcome = outcome
+        return self._write(outcome, self._entry(outcome.get("status"), outcome))
 
     def close(self, error: BaseException | None = None) -> dict[str, Any]:
-        """Record how the attempt ended (``error`` None: as ``summary.json`` now says)."""
-        current = read_summary(self.run_dir)
+        """Record how the attempt ended (``error`` None: as :meth:`record` or summary.json has it)."""
+        current = self.outcome if self.outcome is not None else read_summary(self.run_dir)
         if error is None:
-            record = current
-        elif self.resume and self.previous.get("status"):
+            return self._write(current, self._entry(current.get("status"), current))
+        if self.resume and self.previous.get("status"):
             record = self.previous  # a refused or failed resume changes no outcome
         else:
             failed = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
             record = self.identity() | current | failed
+        entry = self._entry("failed", {}) | {"error": f"{type(error).__name__}: {error}"}
+        return self._write(record, entry)
+
+    def _entry(self, status: str | None, outcome: dict[str, Any]) -> dict[str, Any]:
         entry = {
             "started_at": self.started_at,
             "ended_at": _now(),
             "resume": self.resume,
-            "status": "failed" if error is not None else current.get("status"),
-            "step": current.get("step") if error is None else None,
+            "status": status,
+            "step": outcome.get("step"),
         }
-        if error is not None:
-            entry["error"] = f"{type(error).__name__}: {error}"
-        elif current.get("error"):
-            entry["note"] = current["error"]
+        if outcome.get("error"):
+            entry["note"] = outcome["error"]
+        return entry
+
+    def _write(self, record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
         summary = {**record, "attempts": [*self.previous.get("attempts", []), entry]}
         write_json(self.run_dir / SUMMARY, summary)
         return summary

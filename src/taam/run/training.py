@@ -62,13 +62,13 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         if rank > 0:
-            fit(cfg, run_dir, setup(cfg, run_dir, callbacks))
+            fit(cfg, run_dir, setup(cfg, run_dir, callbacks, attempt=None))
             return run_dir
         with claim_run_dir(run_dir, bool(cfg.resume)) as claim:
             setup_logging(run_dir)
             attempt = Attempt(run_dir, cfg)
             try:
-                parts = setup(cfg, run_dir, callbacks)
+                parts = setup(cfg, run_dir, callbacks, attempt)
             except BaseException as err:
                 if claim.new:
                     setup_logging()  # let go of train.log before the directory goes
@@ -100,8 +100,11 @@ class RunParts:
     trainer: L.Trainer
 
 
-def setup(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> RunParts:
-    """Data, mixer, model and Trainer; the run's inputs recorded (rank 0). Nothing trains yet."""
+def setup(
+    cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback], attempt: Attempt | None
+) -> RunParts:
+    """Data, mixer, model and Trainer; the run's inputs recorded (rank 0, whose ``attempt``
+    writes summary.json). Nothing trains yet."""
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     data = TaamDataModule.from_config(cfg)
     data.prepare_data()
@@ -112,7 +115,7 @@ def setup(cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback]) -> Ru
         record_inputs(cfg, run_dir, data, mixer.prior_report)
     loggers = build_loggers(cfg, run_dir)
     resumed_at = checkpoint_step(run_dir / LAST_CKPT) if cfg.resume else None
-    reporter = RunReporter(run_dir, cfg, mixer, data, resumed_at, loggers)
+    reporter = RunReporter(run_dir, cfg, mixer, data, resumed_at, loggers, attempt)
     module = build_module(cfg, data, mixer, reporter)
     checkpoint = ResumeCheckpoint(
         run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
