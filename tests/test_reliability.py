@@ -23,6 +23,7 @@ from taam.run.checkpoint_io import NonFiniteWeights
 from taam.run.claim import claim_run_dir
 from taam.run.rundir import RunDirError
 from taam.run.status import Attempt
+from tests_support import compose_config
 
 # -- the run-directory claim ---------------------------------------------------------------
 
@@ -61,6 +62,19 @@ def test_a_directory_that_never_trained_is_reused_and_one_that_trained_is_not(tm
     (failed / "last.ckpt").write_bytes(b"x")
     refused = pytest.raises(RunDirError, match=r"already holds a run \(status: failed\)")
     with refused, claim_run_dir(failed, resume=False):
+        pass
+
+
+def test_a_start_killed_before_training_is_reused_only_by_its_own_config(tmp_path):
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / "train.log").write_text("tokenising\n")
+    cfg = compose_config(["method=uniform"])
+    (killed / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    with claim_run_dir(killed, resume=False, cfg=compose_config(["method=uniform", "logger=csv"])):
+        pass  # the same config (where it logs may differ) takes it over
+    other = pytest.raises(RunDirError, match="holds a start of another config")
+    with other, claim_run_dir(killed, resume=False, cfg=compose_config(["method=exp3"])):
         pass
 
 

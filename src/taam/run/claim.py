@@ -19,9 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+
 from taam.io import remove_stale_temporaries
 from taam.run.checkpoint_io import checkpoint_step
-from taam.run.rundir import LAST_CKPT, RunDirError
+from taam.run.identity import flat_config
+from taam.run.rundir import LAST_CKPT, RESUME_MAY_CHANGE, RunDirError
 from taam.run.status import outcome
 
 
@@ -50,15 +53,17 @@ class Claim:
 
 
 @contextmanager
-def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Claim]:
-    """Hold ``path`` for this process while the block runs (creating it for a new run)."""
+def claim_run_dir(path: str | Path, resume: bool, cfg: DictConfig | None = None) -> Iterator[Claim]:
+    """Hold ``path`` for this process while the block runs (creating it for a new run).
+    ``cfg``: the new run's config; a directory left by a killed start of another config is
+    refused, not reused."""
     path = Path(path)
     if not resume:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             path.mkdir()
         except FileExistsError:
-            _check_reusable(path)
+            _check_reusable(path, cfg)
     elif not path.is_dir():
         raise RunDirError(f"cannot resume {path}: it does not exist; point run_dir at the run.")
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -73,14 +78,14 @@ def claim_run_dir(path: str | Path, resume: bool) -> Iterator[Claim]:
         if resume:
             _check_resumable(path)
         elif holds_training_state(path):  # another process trained here before we locked
-            _check_reusable(path)
+            _check_reusable(path, cfg)
         remove_stale_temporaries(path)
         yield Claim(path, new=not resume)
     finally:
         os.close(fd)
 
 
-def _check_reusable(path: Path) -> None:
+def _check_reusable(path: Path, cfg: DictConfig | None) -> None:
     """A new run may take an existing directory only if it is empty or a TAAM run that failed
     (or was killed) before training: ``train.log`` but no training state, not completed."""
     entries = list(path.iterdir())
@@ -98,6 +103,13 @@ def _check_reusable(path: Path) -> None:
             f"run directory {path} already exists and is not a TAAM run; nothing was "
             f"overwritten. Choose another with run_dir=<path>."
         )
+    if cfg is not None and (path / "config.yaml").is_file():
+        earlier = flat_config(OmegaConf.load(path / "config.yaml"), RESUME_MAY_CHANGE)
+        if earlier != flat_config(cfg, RESUME_MAY_CHANGE):
+            raise RunDirError(
+                f"run directory {path} holds a start of another config that never trained; "
+                f"nothing was overwritten. Remove it, or choose another with run_dir=<path>."
+            )
 
 
 def _check_resumable(path: Path) -> None:

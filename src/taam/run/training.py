@@ -64,7 +64,7 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
         if rank > 0:
             fit(cfg, run_dir, setup(cfg, run_dir, callbacks, attempt=None))
             return run_dir
-        with claim_run_dir(run_dir, bool(cfg.resume)) as claim:
+        with claim_run_dir(run_dir, bool(cfg.resume), cfg) as claim:
             setup_logging(run_dir)
             attempt = Attempt(run_dir, cfg)
             try:
