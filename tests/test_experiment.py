@@ -8,6 +8,7 @@ from taam.data.sources import DataError, load_sample
 from taam.data.tokenizer import balanced_sample, train_tokenizer
 from taam.model.build import build_model, count_parameters
 from taam.publish.export import babylm_milestones, milestone_name
+from taam.run.identity import RunIdentity
 from taam.run.rundir import resolve_run_dir
 from tests_support import compose_config
 
@@ -29,7 +30,7 @@ def test_babylm2026_is_the_published_configuration(cfg):
     assert cfg.train.epoch_cap == 10
     assert milestone_name(babylm_milestones(planned / 1e6)[-1]) == "chck_600M"
     assert cfg.trainer.precision == "bf16-mixed" and cfg.trainer.accelerator == "gpu"
-    assert resolve_run_dir(cfg).name.endswith("_babylm2026_Pstar-nel_seed1337")
+    assert resolve_run_dir(cfg, RunIdentity.of(cfg)).name.endswith("_babylm2026_Pstar-nel_seed1337")
 
 
 def test_babylm2026_model_has_about_100m_parameters(cfg):

@@ -21,6 +21,7 @@ from taam.io import atomic_directory, remove_stale_temporaries
 from taam.publish.export import export_hf
 from taam.run.checkpoint_io import NonFiniteWeights
 from taam.run.claim import claim_run_dir
+from taam.run.identity import RunIdentity
 from taam.run.rundir import RunDirError
 from taam.run.status import Attempt
 from tests_support import compose_config
@@ -175,7 +176,8 @@ def cfg_for(resume: bool):
 
 def test_a_failed_resume_keeps_the_recorded_outcome_and_adds_an_attempt(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"status": "completed", "step": 500}))
-    attempt = Attempt(tmp_path, cfg_for(resume=True))
+    cfg = cfg_for(resume=True)
+    attempt = Attempt(tmp_path, cfg, RunIdentity.of(cfg))
     (tmp_path / "summary.json").write_text(json.dumps({"status": "failed", "step": 510}))
     summary = attempt.close(RuntimeError("boom"))  # even over a summary the failure wrote
     assert summary["status"] == "completed" and summary["step"] == 500
@@ -185,7 +187,8 @@ def test_a_failed_resume_keeps_the_recorded_outcome_and_adds_an_attempt(tmp_path
 
 
 def test_a_new_run_that_fails_is_failed_with_its_identity(tmp_path):
-    summary = Attempt(tmp_path, cfg_for(resume=False)).close(DataError("no text"))
+    cfg = cfg_for(resume=False)
+    summary = Attempt(tmp_path, cfg, RunIdentity.of(cfg)).close(DataError("no text"))
     assert summary["status"] == "failed" and summary["error"] == "DataError: no text"
     assert summary["method"] == "Uniform" and summary["languages"] == ["eng", "nld"]
     assert len(summary["attempts"]) == 1

@@ -55,9 +55,12 @@ def test_config_yaml_records_the_run_dir_the_run_used(tmp_path):
 
 def test_a_resume_may_change_the_reward_only_where_the_method_ignores_it(tmp_path):
     odm = saved_run(tmp_path / "odm", ["method=odm"])
-    check_resume(odm, compose_config(["method=odm", "reward=cross_lingual_deficit"]), "k")
+    cfg = compose_config(["method=odm", "reward=cross_lingual_deficit"])
+    check_resume(odm, cfg, RunIdentity.of(cfg), "k")
     exp3 = saved_run(tmp_path / "exp3", ["method=exp3"])
     with pytest.raises(RunDirError, match="reward normalized_excess_loss → cross_lingual_deficit"):
-        check_resume(exp3, compose_config(["method=exp3", "reward=cross_lingual_deficit"]), "k")
+        cfg = compose_config(["method=exp3", "reward=cross_lingual_deficit"])
+        check_resume(exp3, cfg, RunIdentity.of(cfg), "k")
     with pytest.raises(RunDirError, match="data/tokenizer k → other"):
-        check_resume(exp3, compose_config(["method=exp3"]), "other")
+        cfg = compose_config(["method=exp3"])
+        check_resume(exp3, cfg, RunIdentity.of(cfg), "other")

@@ -13,6 +13,7 @@ import pytest
 from wandb.proto import wandb_internal_pb2 as pb
 
 from taam.logging.wandb_logger import run_tags, wandb_mode
+from taam.run.identity import RunIdentity
 from taam.run.training import train
 from tests_support import compose_config
 
@@ -68,8 +69,11 @@ def test_mode_is_offline_without_an_api_key(monkeypatch):
 
 def test_runs_are_grouped_by_method_and_tagged():
     cfg = compose_config(["method=pstar", "reward=cross_lingual_deficit", "seed=3"])
-    assert run_tags(cfg) == ("Pstar-cld", ["Pstar", "cross_lingual_deficit", "seed3"])
-    assert run_tags(compose_config(["method=uniform", "seed=3"])) == (
+    assert run_tags(RunIdentity.of(cfg)) == (
+        "Pstar-cld",
+        ["Pstar", "cross_lingual_deficit", "seed3"],
+    )
+    assert run_tags(RunIdentity.of(compose_config(["method=uniform", "seed=3"]))) == (
         "Uniform",
         ["Uniform", "seed3"],
     )

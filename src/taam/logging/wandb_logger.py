@@ -45,9 +45,8 @@ def wandb_mode(setting: str) -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
-def run_tags(cfg: DictConfig) -> tuple[str, list[str]]:
+def run_tags(run: RunIdentity) -> tuple[str, list[str]]:
     """The W&B group (method plus reward tag) and tags (method, reward, seed) of a run."""
-    run = RunIdentity.of(cfg)
     tags = [run.method, run.reward, f"seed{run.seed}"]
     return run.label, [tag for tag in tags if tag]
 
@@ -56,10 +55,10 @@ class WandbRunLogger(WandbLogger):
     """Lightning's W&B logger plus what a TAAM run adds (see the module docstring)."""
 
     @classmethod
-    def for_run(cls, cfg: DictConfig, run_dir: Path) -> WandbRunLogger:
+    def for_run(cls, cfg: DictConfig, run_dir: Path, identity: RunIdentity) -> WandbRunLogger:
         settings = cfg.logger.wandb
         mode = wandb_mode(settings.mode)
-        group, tags = run_tags(cfg)
+        group, tags = run_tags(identity)
         if mode == "offline":
             log.info(
                 "W&B offline (no WANDB_API_KEY, or WANDB_MODE=offline): upload the run later "

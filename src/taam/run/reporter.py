@@ -43,6 +43,7 @@ class RunReporter(L.Callback):
         self,
         run_dir: Path,
         cfg: DictConfig,
+        identity: RunIdentity,
         mixer: Mixer,
         data: TaamDataModule,
         resume_step: int | None = None,
@@ -52,7 +53,7 @@ class RunReporter(L.Callback):
         self.run_dir = run_dir
         self.attempt = attempt  # rank 0's: it writes summary.json
         self.cfg = cfg
-        self.identity = RunIdentity.of(cfg)
+        self.identity = identity
         self.mixer = mixer
         self.data = data
         self.csv_logger = RunCSVLogger(run_dir / "metrics.csv", resume_step=resume_step)

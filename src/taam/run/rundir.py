@@ -30,13 +30,13 @@ def global_rank() -> int:
     return 0
 
 
-def resolve_run_dir(cfg: DictConfig, rank: int = 0) -> Path:
+def resolve_run_dir(cfg: DictConfig, identity: RunIdentity, rank: int = 0) -> Path:
     """``run_dir`` if given, else ``<runs_dir>/<run name>`` (rank 0's choice on other ranks)."""
     if cfg.run_dir:
         return Path(cfg.run_dir)
     if rank > 0 and RUN_DIR_ENV in os.environ:
         return Path(os.environ[RUN_DIR_ENV])
-    return Path(cfg.paths.runs_dir) / RunIdentity.of(cfg).name()
+    return Path(cfg.paths.runs_dir) / identity.name()
 
 
 # What a resumed run may change: where it logs and writes, on what hardware, how often it saves
@@ -92,12 +92,12 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     return saved
 
 
-def check_resume(run_dir: Path, cfg: DictConfig, data_key: str) -> None:
+def check_resume(run_dir: Path, cfg: DictConfig, identity: RunIdentity, data_key: str) -> None:
     """A resumed run keeps everything but :data:`RESUME_MAY_CHANGE` (its languages, data and
     tokenizer, model, optimiser, schedule, method, reward where the method learns from one)."""
     saved = OmegaConf.load(run_dir / "config.yaml")
     saved_key = OmegaConf.load(run_dir / "ledger.json").get("data_key")
-    ignored = (*RESUME_MAY_CHANGE, *(() if RunIdentity.of(cfg).reward else ("reward",)))
+    ignored = (*RESUME_MAY_CHANGE, *(() if identity.reward else ("reward",)))
     before, after = flat_config(saved, ignored), flat_config(cfg, ignored)
     changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
     # A group swapped for another (method=..., reward=...) is one change, not each of its keys.

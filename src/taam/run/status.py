@@ -49,9 +49,10 @@ class Attempt:
     the one writer of ``summary.json``: the run's outcome (:meth:`record`, from the reporter)
     and the attempts list, this attempt's entry after the earlier ones."""
 
-    def __init__(self, run_dir: Path, cfg: DictConfig) -> None:
+    def __init__(self, run_dir: Path, cfg: DictConfig, identity: RunIdentity) -> None:
         self.run_dir = run_dir
         self.cfg = cfg
+        self.run = identity
         self.resume = bool(cfg.resume)
         self.previous = read_summary(run_dir)
         self.started_at = _now()
@@ -96,7 +97,7 @@ class Attempt:
         """What a run that failed before its first summary is: method, reward, seed, languages."""
         cfg = self.cfg
         return {
-            **RunIdentity.of(cfg).record(),
+            **self.run.record(),
             "languages": list(cfg.data.languages),
             "run_dir": str(self.run_dir),
         }

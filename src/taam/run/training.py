@@ -34,6 +34,7 @@ from taam.publish.export import export_hf
 from taam.run.callbacks import MilestoneExporter, ResumeCheckpoint
 from taam.run.checkpoint_io import StagedCheckpointIO, checkpoint_step
 from taam.run.claim import claim_run_dir
+from taam.run.identity import RunIdentity
 from taam.run.preemption import Interrupted, Preemption, interrupted_note, preempted_signal
 from taam.run.reporter import RunReporter
 from taam.run.rundir import (
@@ -58,17 +59,18 @@ def train(cfg: DictConfig, callbacks: Sequence[L.Callback] = ()) -> Path:
     refused or failed resume adds an attempt without changing the outcome already recorded.
     """
     rank = global_rank()
-    run_dir = resolve_run_dir(cfg, rank)
+    identity = RunIdentity.of(cfg)  # computed once, passed on
+    run_dir = resolve_run_dir(cfg, identity, rank)
     os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         if rank > 0:
-            fit(cfg, run_dir, setup(cfg, run_dir, callbacks, attempt=None))
+            fit(cfg, run_dir, setup(cfg, run_dir, identity, callbacks, attempt=None))
             return run_dir
         with claim_run_dir(run_dir, bool(cfg.resume), cfg) as claim:
             setup_logging(run_dir)
-            attempt = Attempt(run_dir, cfg)
+            attempt = Attempt(run_dir, cfg, identity)
             try:
-                parts = setup(cfg, run_dir, callbacks, attempt)
+                parts = setup(cfg, run_dir, identity, callbacks, attempt)
             except BaseException as err:
                 if claim.new:
                     setup_logging()  # let go of train.log before the directory goes
@@ -101,7 +103,11 @@ class RunParts:
 
 
 def setup(
-    cfg: DictConfig, run_dir: Path, callbacks: Sequence[L.Callback], attempt: Attempt | None
+    cfg: DictConfig,
+    run_dir: Path,
+    identity: RunIdentity,
+    callbacks: Sequence[L.Callback],
+    attempt: Attempt | None,
 ) -> RunParts:
     """Data, mixer, model and Trainer; the run's inputs recorded (rank 0, whose ``attempt``
     writes summary.json). Nothing trains yet."""
@@ -112,10 +118,10 @@ def setup(
     mixer = build_mixer(cfg.method, cfg.reward, data.mix_context())
     data.connect(mixer)
     if global_rank() == 0:
-        record_inputs(cfg, run_dir, data, mixer.prior_report)
-    loggers = build_loggers(cfg, run_dir)
+        record_inputs(cfg, run_dir, identity, data, mixer.prior_report)
+    loggers = build_loggers(cfg, run_dir, identity)
     resumed_at = checkpoint_step(run_dir / LAST_CKPT) if cfg.resume else None
-    reporter = RunReporter(run_dir, cfg, mixer, data, resumed_at, loggers, attempt)
+    reporter = RunReporter(run_dir, cfg, identity, mixer, data, resumed_at, loggers, attempt)
     module = build_module(cfg, data, mixer, reporter)
     checkpoint = ResumeCheckpoint(
         run_dir / LAST_CKPT, int(cfg.train.checkpoint_every_steps), reporter.flush
@@ -188,12 +194,16 @@ def fit_until_done(
 
 
 def record_inputs(
-    cfg: DictConfig, run_dir: Path, data: TaamDataModule, prior_report: dict | None
+    cfg: DictConfig,
+    run_dir: Path,
+    identity: RunIdentity,
+    data: TaamDataModule,
+    prior_report: dict | None,
 ) -> None:
     """The ledger (printed and in ``ledger.json``), held-out texts, config and prior (rank 0)."""
     print_ledger(data.ledger)
     if cfg.resume:
-        check_resume(run_dir, cfg, data.ledger["data_key"])
+        check_resume(run_dir, cfg, identity, data.ledger["data_key"])
     write_json(run_dir / "ledger.json", data.ledger)
     data.copy_heldout(run_dir / "heldout")
     write_config(run_dir, cfg)
@@ -201,13 +211,13 @@ def record_inputs(
         write_json(run_dir / "prior.json", prior_report)
 
 
-def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Logger]:
+def build_loggers(cfg: DictConfig, run_dir: Path, identity: RunIdentity) -> list[Logger]:
     """The logger group's Lightning loggers (besides metrics.csv), W&B among them if chosen."""
     loggers = [instantiate(node, save_dir=str(run_dir)) for node in cfg.logger.extra]
     if cfg.logger.get("wandb"):
         from taam.logging.wandb_logger import WandbRunLogger  # wandb is imported only when used
 
-        loggers.append(WandbRunLogger.for_run(cfg, run_dir))
+        loggers.append(WandbRunLogger.for_run(cfg, run_dir, identity))
     return loggers
 
 
