@@ -3,14 +3,18 @@ per-language loss in the progress bar, one line on resume; no Epoch 0/-2, v_num 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import signal
+from pathlib import Path
 
 import lightning as L
 import pytest
+from omegaconf import OmegaConf
 
+from taam.run.identity import flat_config
 from taam.run.preemption import Interrupted
 from taam.run.training import train
 from tests_support import compose_config
@@ -52,3 +56,25 @@ def test_the_console_shows_steps_exposures_pi_and_losses_and_says_when_it_resume
     out = " ".join(capsys.readouterr().out.split())
     assert re.search(r"train .*20/20 ", out), out  # the run's own step count
     assert "resuming console from step 10 (exposures 2.56k: eng " in caplog.text
+
+
+def test_resume_with_only_the_run_dir_continues_from_the_runs_own_config(tiny_overrides):
+    """`python src/train.py run_dir=<run> resume=true`: nothing else on the command line."""
+    from taam.run.launch import start
+
+    first = [
+        *tiny_overrides,
+        "method=exp3",
+        "run_dir=${paths.runs_dir}/alone",
+        "train.max_steps=20",
+    ]
+    with pytest.raises(Interrupted):
+        train(compose_config(first), callbacks=[SigtermAt(10)])
+    run_dir = Path(compose_config(first).run_dir)
+    saved = flat_config(OmegaConf.load(run_dir / "config.yaml"), ("resume",))
+    alone = [f"run_dir={run_dir}", "resume=true"]  # the default config would be Pstar, 500 steps
+    assert start(compose_config(alone), alone) == run_dir
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["step"], summary["method"]) == ("completed", 20, "Exp3")
+    assert [a["status"] for a in summary["attempts"]] == ["interrupted", "completed"]
+    assert flat_config(OmegaConf.load(run_dir / "config.yaml"), ("resume",)) == saved
