@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shlex
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 
@@ -31,10 +30,8 @@ class Interrupted(SystemExit):
 
 
 def resume_command(run_dir: Path) -> str:
-    """This process's command line, made to continue ``run_dir``."""
-    kept = [a for a in sys.argv[1:] if not a.startswith(("run_dir=", "resume="))]
-    args = [*kept, f"run_dir={run_dir}", "resume=true"]
-    return shlex.join(["python", "src/train.py", *args])
+    """The command that continues ``run_dir``: a resume reads the run's own config.yaml."""
+    return shlex.join(["python", "src/train.py", f"run_dir={run_dir}", "resume=true"])
 
 
 class Preemption(L.Callback):
