@@ -27,7 +27,6 @@ from omegaconf import DictConfig
 from taam.errors import ConfigError, exit_on_user_error
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-HYDRA_FLAGS = ("-m", "--multirun", "--cfg", "-c", "--package", "-p", "--info", "-i", "--help")
 
 
 def entry(config_name: str, validate: Callable[[DictConfig], None] | None = None):
@@ -67,16 +66,6 @@ def command_line_overrides(argv: Sequence[str]) -> list[str]:
     return overrides
 
 
-def compose_config(config_name: str, overrides: Sequence[str]) -> DictConfig:
-    """The config a script would see for ``overrides`` (checked first, as the script does)."""
-    check_overrides(config_name, overrides)
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        try:
-            return compose(config_name=config_name, overrides=list(overrides))
-        except HydraException as err:
-            raise ConfigError(_first_line(err)) from None
-
-
 def check_overrides(config_name: str, overrides: Sequence[str]) -> None:
     """Every group option and key named in ``overrides`` exists in the configs; else
     :class:`ConfigError` naming the closest valid one."""
@@ -98,7 +87,7 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> None:
             chosen.append(f"{key}={_values(override)[0]}")
     if not any(o.key_or_group not in groups and _is_change(o) for o in parsed):
         return
-    base = _compose_quietly(config_name, chosen)
+    base = _compose(config_name, chosen)
     for override in parsed:
         if override.key_or_group not in groups and _is_change(override):
             _check_key(base, override.key_or_group, override)
@@ -137,7 +126,7 @@ def _check_option(group: str, option: str, options: list[str]) -> None:
     )
 
 
-def _compose_quietly(config_name: str, overrides: list[str]) -> DictConfig:
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         try:
             return compose(config_name=config_name, overrides=overrides)
@@ -172,17 +161,3 @@ def _check_key(cfg: DictConfig, key: str, override: Any) -> None:
 
 def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-
-
-def run_in_process(
-    config_name: str,
-    overrides: Sequence[str],
-    work: Callable[[DictConfig], Any],
-    validate: Callable[[DictConfig], None] | None = None,
-) -> Any:
-    """What ``main()`` does for ``overrides``, in this process (tests, notebooks): check,
-    compose, validate, work. Raises the :class:`~taam.errors.TaamError` the script prints."""
-    cfg = compose_config(config_name, overrides)
-    if validate is not None:
-        validate(cfg)
-    return work(cfg)
