@@ -8,6 +8,7 @@ per-language statistics of each update window through ``update(step, stats)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,13 @@ class Mixer(ABC):
         """Restore what :meth:`state_dict` returned (a stateless mixer accepts only ``{}``)."""
         if state:
             raise ValueError(f"{type(self).__name__} keeps no state, got keys {sorted(state)}")
+
+    def check_state_languages(self, state: Mapping) -> None:
+        """A saved state belongs to these languages, in this order."""
+        if tuple(state["languages"]) != self.languages:
+            raise ValueError(
+                f"mixer state is for languages {state['languages']}, this run has {self.languages}"
+            )
 
 
 @dataclass

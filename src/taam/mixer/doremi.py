@@ -161,10 +161,7 @@ class DoremiMixer(Mixer):
         }
 
     def load_state_dict(self, state: Mapping) -> None:
-        if tuple(state["languages"]) != self.languages:
-            raise ValueError(
-                f"mixer state is for languages {state['languages']}, this run has {self.languages}"
-            )
+        self.check_state_languages(state)
         self.alpha = np.array(state["alpha"], dtype=np.float64)
         self.scores = np.array(state["scores"], dtype=np.float64)
         self.average = np.array(state["average"], dtype=np.float64)

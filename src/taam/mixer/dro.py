@@ -69,9 +69,6 @@ class GroupDroMixer(Mixer):
         return {"languages": list(self.languages), "q": self.q.tolist(), "updates": self.updates}
 
     def load_state_dict(self, state: Mapping) -> None:
-        if tuple(state["languages"]) != self.languages:
-            raise ValueError(
-                f"mixer state is for languages {state['languages']}, this run has {self.languages}"
-            )
+        self.check_state_languages(state)
         self.q = np.array(state["q"], dtype=np.float64)
         self.updates = int(state["updates"])

@@ -204,10 +204,7 @@ class Exp3Mixer(Mixer):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if tuple(state["languages"]) != self.languages:
-            raise ValueError(
-                f"mixer state is for languages {state['languages']}, this run has {self.languages}"
-            )
+        self.check_state_languages(state)
         self.w = np.array(state["w"], dtype=np.float64)
         self.w0 = np.array(state["w0"], dtype=np.float64)
         self.loss = _none_to_nan(state["loss"])

@@ -176,10 +176,7 @@ class OdmMixer(Mixer):
         }
 
     def load_state_dict(self, state: Mapping) -> None:
-        if tuple(state["languages"]) != self.languages:
-            raise ValueError(
-                f"mixer state is for languages {state['languages']}, this run has {self.languages}"
-            )
+        self.check_state_languages(state)
         self.pi = np.array(state["pi"], dtype=np.float64)
         self.estimate = np.array(state["estimate"], dtype=np.float64)
         self.eps = float(state["eps"])
