@@ -62,12 +62,12 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     if not cfg.get("run_dir"):
         raise RunDirError("resume=true needs the run to continue: pass run_dir=runs/<name>.")
     run_dir = Path(cfg.run_dir)
-    if not (run_dir / "config.yaml").is_file() and (run_dir / "train.log").is_file():
-        raise RunDirError(  # a start killed before it recorded its config: nothing to resume
-            f"cannot resume {run_dir}: it has no {LAST_CKPT} because it never started training; "
-            f"run the same command without resume=true to start it again."
-        )
     if not (run_dir / "config.yaml").is_file():
+        if (run_dir / "train.log").is_file():  # a start killed before it recorded its config
+            raise RunDirError(
+                f"cannot resume {run_dir}: it has no {LAST_CKPT} because it never started "
+                f"training; run the same command without resume=true to start it again."
+            )
         raise RunDirError(
             f"cannot resume {run_dir}: it has no config.yaml (it is not a TAAM run, or it never "
             f"started); point run_dir at the run to continue."
@@ -78,10 +78,10 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
         new = OmegaConf.select(cfg, key, default=None)
         if _may_change(key):
             OmegaConf.update(saved, key, new, merge=False, force_add=True)
-        elif _plain(new) != _plain(OmegaConf.select(saved, key, default=None)):
-            changes.append(
-                f"{key}: {_plain(OmegaConf.select(saved, key, default=None))} → {_plain(new)}"
-            )
+            continue
+        before, after = _plain(OmegaConf.select(saved, key, default=None)), _plain(new)
+        if before != after:
+            changes.append(f"{key}: {before} → {after}")
     if changes:
         raise RunDirError(
             f"cannot resume {run_dir} with other settings ({'; '.join(changes)}); a resumed run "
