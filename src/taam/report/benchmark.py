@@ -335,11 +335,11 @@ def run_benchmark(
         how = " ".join(launcher) or "one after another"
         log.info("training %d of %d jobs (%s)", len(todo), len(jobs), how)
         launch(list(todo.values()), out_dir, config_dir, launcher)
-    for job in jobs:
-        status = outcome(job.run_dir)
+    outcomes = {job: outcome(job.run_dir) for job in jobs}
+    for job, status in outcomes.items():
         if status not in FINISHED:
             log.error("%s: %s; see %s", job.name, status, out_dir / "logs" / f"{job.name}.log")
-    finished = [job for job in jobs if outcome(job.run_dir) in FINISHED]
+    finished = [job for job, status in outcomes.items() if status in FINISHED]
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
