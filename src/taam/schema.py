@@ -310,10 +310,7 @@ def validate_push_config(cfg: DictConfig) -> None:
 
 def _check_entry(schema: type, cfg: DictConfig) -> dict:
     """``cfg`` (without Hydra's node) resolved and checked against ``schema``; its values."""
-    try:
-        values = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    except Exception as err:
-        raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
+    values = _resolved(cfg)
     values.pop("hydra", None)
     _check_node(schema, values, "")
     return values
@@ -326,10 +323,7 @@ RUN_GROUPS_OUTSIDE_THE_SCHEMA = ("paths", "trainer", "logger", "card", "preset",
 
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise :class:`ConfigError` for the first problem in ``cfg``; return if there is none."""
-    try:
-        values = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    except Exception as err:  # an interpolation or ??? that cannot be resolved
-        raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
+    values = _resolved(cfg)
     unknown = sorted(set(values) - {*_names(RunSchema), *RUN_GROUPS_OUTSIDE_THE_SCHEMA})
     if unknown:
         known = sorted({*_names(RunSchema), *RUN_GROUPS_OUTSIDE_THE_SCHEMA} - {"hydra"})
@@ -340,6 +334,13 @@ def validate_train_config(cfg: DictConfig) -> None:
     check_writable("paths.cache_dir", values["paths"]["cache_dir"])
     if values.get("run_dir"):
         check_writable("run_dir", values["run_dir"])
+
+
+def _resolved(cfg: DictConfig) -> dict:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except Exception as err:  # an interpolation or ??? that cannot be resolved
+        raise ConfigError(f"the config cannot be resolved ({err}); fix or set that key.") from None
 
 
 def _names(schema: type) -> list[str]:
