@@ -140,7 +140,7 @@ def test_exp3s_weight_sharing():
     v = mixer.w + mixer.eta * r_hat
     e = np.exp(v)
     expected = np.log(0.8 * e + 0.2 / 2 * (e.sum() - e))
-    mixer.learn(r_hat, np.ones(3, dtype=bool))
+    mixer.learn(r_hat)
     assert mixer.w == pytest.approx(expected)
 
 

@@ -103,6 +103,9 @@ class DataSchema:
     byte_premium: dict = field(default=None, metadata=rule("a byte premium per language"))
     budget: BudgetSchema = field(metadata=rule("a budget"))
     heldout_fraction: float = field(metadata=rule("a number in (0, 1)", lambda f: 0 < f < 1))
+    dev_fraction: float = field(
+        default=0.0, metadata=rule("a number in [0, 1) (dev text, inside the budget)", _fraction)
+    )
     seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
     tokenizer: TokenizerSchema = field(metadata=rule("tokenizer settings"))
 
@@ -137,7 +140,10 @@ class MixerSchema:
     reward: dict = field(default=None, metadata=rule("a reward node"))
     variant: str = field(
         default="exp3",
-        metadata=rule("exp3 or smoothed_mean (ODM)", lambda v: v in ("exp3", "smoothed_mean")),
+        metadata=rule(
+            "exp3, smoothed_mean or validation (ODM)",
+            lambda v: v in ("exp3", "smoothed_mean", "validation"),
+        ),
     )
     loss: str = field(
         default="token", metadata=rule("token or byte (ODM)", lambda v: v in ("token", "byte"))
@@ -169,10 +175,35 @@ class PolicySchema:
     anchor: str = field(metadata=rule("init or uniform", lambda a: a in ("init", "uniform")))
 
 
+def _optional(ok: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or ok(v)
+
+
+def _positive_int(v: Any) -> bool:
+    return _is_type(v, int) and v > 0
+
+
+@dataclass(kw_only=True)
+class SignalSchema:
+    """What adaptive mixers steer by: the dev split's loss or the training window's."""
+
+    name: str = field(metadata=rule("dev or train", lambda n: n in ("dev", "train")))
+    every: Any = field(
+        default=None, metadata=rule("null or a positive integer (steps)", _optional(_positive_int))
+    )
+    sequences: int = field(
+        default=0, metadata=rule("an integer ≥ 0 (dev sequences per language)", _non_negative)
+    )
+    beta: float = field(default=0.9, metadata=rule("a number in [0, 1) (EMA)", _fraction))
+
+
 @dataclass(kw_only=True)
 class RewardSchema:
     name: str = field(metadata=rule("the reward's name"))
     tag: str = field(metadata=rule("its short tag in run names"))
+    objective: str = field(
+        default="mean", metadata=rule("worst or mean", lambda o: o in ("worst", "mean"))
+    )
     accounting: str = field(
         default="sequence",
         metadata=rule("sequence or window (published)", lambda a: a in ("sequence", "window")),
@@ -196,14 +227,7 @@ class RunSchema:
     data: DataSchema = field(metadata=rule("the data settings"))
     method: MethodSchema = field(metadata=rule("the method settings"))
     reward: RewardSchema = field(metadata=rule("the reward settings"))
-
-
-def _optional(ok: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda v: v is None or ok(v)
-
-
-def _positive_int(v: Any) -> bool:
-    return _is_type(v, int) and v > 0
+    signal: SignalSchema = field(metadata=rule("the signal settings (signal=dev or signal=train)"))
 
 
 def _text(v: Any) -> bool:
@@ -429,6 +453,7 @@ def _check_relations(values: Mapping) -> None:
             f"but data.languages has only {data['languages']}; add a language or use method=uniform."
         )
     _check_languages(data)
+    _check_signal(values["signal"], method, data)
     if uses_prior and not mixer.get("prior"):
         raise ConfigError(f"method.mixer.prior is missing; method {method['name']} needs it.")
     if str(mixer["_target_"]).endswith("static.fixed"):
@@ -445,6 +470,23 @@ def _check_relations(values: Mapping) -> None:
     elif allocation != "equal":
         raise ConfigError(
             f"data.budget.allocation must be equal or a weight per language, got {allocation!r}."
+        )
+
+
+def _check_signal(signal: Mapping, method: Mapping, data: Mapping) -> None:
+    """signal=dev needs a dev split and an evaluation interval that closes whole windows."""
+    if signal["name"] != "dev":
+        return
+    if not data.get("dev_fraction"):
+        raise ConfigError(
+            "signal=dev scores a dev split, but data.dev_fraction is 0; set data.dev_fraction "
+            "(e.g. 0.06 on the sample) or steer by the training loss with signal=train."
+        )
+    every, interval = signal.get("every"), method["update_interval"]
+    if not every or every % interval or signal["sequences"] < 1:
+        raise ConfigError(
+            f"signal=dev needs signal.every, a multiple of method.update_interval ({interval}), "
+            f"and signal.sequences ≥ 1; got every={every}, sequences={signal['sequences']}."
         )
 
 

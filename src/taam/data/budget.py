@@ -37,11 +37,12 @@ def whitespace_words(text: str) -> int:
 
 @dataclass
 class LanguageSelection:
-    """The documents one language contributes: training and held-out."""
+    """The documents one language contributes: training, dev (steers the mixer) and held-out."""
 
     train: list[Document]
     heldout: list[Document]
     share: float  # this language's share of the budget, in the budget unit
+    dev: list[Document] = field(default_factory=list)  # inside the share: it steers training
 
 
 @dataclass
@@ -77,13 +78,19 @@ def select_documents(
     heldout_fraction: float = 0.05,
     seed: int = 0,
     count_tokens: Callable[[str], int] | None = None,
+    dev_fraction: float = 0.0,
 ) -> Selection:
     """Fill each language's share with documents taken in a seeded random order.
 
-    The held-out split is taken first from the same order (``heldout_fraction`` of the
-    share, outside the budget). A document that would overflow the share is skipped, so
-    a share is never exceeded.
+    The held-out split is taken first from that order (``heldout_fraction`` of the share,
+    outside the budget: it only scores the finished model). The dev split comes next
+    (``dev_fraction`` of the share, *inside* the budget: text that steers the mixer steers
+    training), then the training documents fill the rest of the share. The held-out split
+    does not depend on ``dev_fraction``. A document that would overflow the share is skipped,
+    so a share is never exceeded.
     """
+    if not 0 <= dev_fraction < 1:
+        raise DataError(f"data.dev_fraction must lie in [0, 1), got {dev_fraction}.")
     if unit not in UNITS:
         raise DataError(f"data.budget.unit must be one of {', '.join(UNITS)}, got '{unit}'.")
     if unit == "tokens" and count_tokens is None:
@@ -106,15 +113,18 @@ def select_documents(
                 f"or add data for '{lang}'."
             )
         order = np.random.default_rng([seed, lang_index]).permutation(len(docs))
-        heldout, train, held, used = [], [], 0.0, 0.0
+        heldout, dev, train, held, used = [], [], [], 0.0, 0.0
         for i in order:
             if held < heldout_target:
                 heldout.append(docs[i])
                 held += sizes[i]
+            elif used < dev_fraction * share and used + sizes[i] <= share:
+                dev.append(docs[i])
+                used += sizes[i]
             elif used + sizes[i] <= share:
                 train.append(docs[i])
                 used += sizes[i]
-        selection.languages[lang] = LanguageSelection(train=train, heldout=heldout, share=share)
+        selection.languages[lang] = LanguageSelection(train, heldout, share, dev)
     return selection
 
 
@@ -139,12 +149,19 @@ def build_ledger(
     selection: Selection,
     premiums: Mapping[str, BytePremium],
     tokens: Mapping[str, int],
+    dev_tokens: Mapping[str, int] | None = None,
 ) -> dict:
     """Per language and in total: bytes, whitespace words, model tokens, BP,
-    English-equivalent words, share; and whether the selection keeps the budget."""
+    English-equivalent words, share; and whether the selection keeps the budget.
+
+    The budget counts the training *and* the dev split (``dev_*`` columns; ``tokens`` has the
+    dev split's tokens as ``dev_tokens``): both are text the run learns from.
+    """
+    dev_tokens = dev_tokens or {}
     rows = {}
     for lang, sel in selection.languages.items():
         nbytes = sum(d.nbytes for d in sel.train)
+        dev_bytes = sum(d.nbytes for d in sel.dev)
         bp = premiums[lang]
         rows[lang] = {
             "documents": len(sel.train),
@@ -157,15 +174,21 @@ def build_ledger(
             "share": sel.share,
             "heldout_documents": len(sel.heldout),
             "heldout_bytes": sum(d.nbytes for d in sel.heldout),
+            "dev_documents": len(sel.dev),
+            "dev_bytes": dev_bytes,
+            "dev_words": sum(whitespace_words(d.text) for d in sel.dev),
+            "dev_tokens": int(dev_tokens.get(lang, 0)),
+            "dev_english_equivalent_words": english_equivalent_words(dev_bytes, bp.value),
         }
     counted = {"bytes": "english_equivalent_words", "words": "words", "tokens": "tokens"}[
         selection.unit
     ]
+    columns = ("documents", "bytes", "words", "tokens", "english_equivalent_words")
     totals = {
         key: sum(r[key] for r in rows.values())
-        for key in ("documents", "bytes", "words", "tokens", "english_equivalent_words", "share")
+        for key in (*columns, *(f"dev_{c}" for c in columns), "share")
     }
-    used = totals[counted]
+    used = totals[counted] + totals[f"dev_{counted}"]
     return {
         "unit": selection.unit,
         "budget": selection.total,

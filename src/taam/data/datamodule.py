@@ -165,6 +165,27 @@ class TaamDataModule(L.LightningDataModule):
             )
         raise DataError(f"train.milestone_unit must be tokens or words, got '{unit}'.")
 
+    def dev_set(self, per_language: int) -> tuple[np.ndarray, np.ndarray]:
+        """The mixer's fixed dev set: (tokens ``[N, T + 1]``, language ids ``[N]``).
+
+        Up to ``per_language`` windows of T + 1 tokens per language, evenly spaced over its dev
+        split so that they span its documents; the same rows on every rank and in every run of
+        this data. A language whose dev split holds no window is refused (raise the fraction).
+        """
+        rows, ids = [], []
+        for i, lang in enumerate(self.languages):
+            shard = self.prepared.shards.dev(lang)
+            available = shard.num_sequences
+            if available == 0:
+                raise DataError(
+                    f"the dev split of '{lang}' holds no sequence of {self.seq_len + 1} tokens "
+                    f"({len(shard.tokens)} tokens); raise data.dev_fraction or use signal=train."
+                )
+            picked = np.linspace(0, available - 1, min(per_language, available)).round()
+            rows += [np.asarray(shard.sequence(int(j)), dtype=np.int64) for j in picked]
+            ids += [i] * len(picked)
+        return np.stack(rows), np.array(ids, dtype=np.int64)
+
     def copy_heldout(self, out_dir: Path) -> None:
         """The held-out texts travel with the run, so evaluation needs only the run directory."""
         out_dir.mkdir(exist_ok=True)

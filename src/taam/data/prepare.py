@@ -28,6 +28,8 @@ from taam.languages import byte_premiums, check_code
 
 log = logging.getLogger(__name__)
 
+SPLITS = ("train", "dev", "heldout")  # dev: inside the budget, steers the mixer; heldout: scores
+
 
 @dataclass
 class PreparedData:
@@ -68,12 +70,13 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
         heldout_fraction=float(cfg["heldout_fraction"]),
         seed=int(cfg["seed"]),
         count_tokens=count_tokens,
+        dev_fraction=float(cfg.get("dev_fraction", 0.0)),
     )
     check_training_split(selection)
     texts = {
         f"{lang}/{split}": [d.text for d in getattr(sel, split)]
         for lang, sel in selection.languages.items()
-        for split in ("train", "heldout")
+        for split in SPLITS
     }
     key = dataset_key(texts, {**tok_cfg, "trained_on": "candidates" if tokenizer else "selection"})
     root = Path(cache_dir).expanduser() / key
@@ -86,24 +89,30 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
                 {k: v.train for k, v in selection.languages.items()}, tok_cfg
             )
             splits = {
-                lang: {"train": sel.train, "heldout": sel.heldout}
+                lang: {split: getattr(sel, split) for split in SPLITS}
                 for lang, sel in selection.languages.items()
             }
             meta = {"key": key, "languages": languages, "tokenizer": tok_cfg}
             write_shards(root, tokenizer, splits, meta)
     shards = ShardSet(root, languages, seq_len)
-    tokens = {lang: shards.meta["tokens"][lang]["train"] for lang in languages}
-    ledger = budget_rules.build_ledger(selection, premiums, tokens)
+    counts = shards.meta["tokens"]
+    tokens = {lang: counts[lang]["train"] for lang in languages}
+    dev_tokens = {lang: counts[lang].get("dev", 0) for lang in languages}
+    ledger = budget_rules.build_ledger(selection, premiums, tokens, dev_tokens)
     ledger["data_key"] = key
     ledger["data_seed"] = int(cfg["seed"])
     ledger["heldout_sha256"] = {
         lang: heldout_hash(sel.heldout) for lang, sel in selection.languages.items()
     }
+    # The dev split steers the mixer; the held-out split only scores: both hashed, never shared.
+    ledger["dev_sha256"] = {
+        lang: heldout_hash(sel.dev) for lang, sel in selection.languages.items()
+    }
     return PreparedData(shards=shards, ledger=ledger, tokenizer_dir=shards.tokenizer_dir)
 
 
 def heldout_hash(documents: Sequence[Document]) -> str:
-    """SHA-256 of a language's held-out texts in order: equal hashes, identical evaluation text."""
+    """SHA-256 of a split's texts in order: equal hashes, identical text (held-out or dev)."""
     digest = hashlib.sha256()
     for doc in documents:
         digest.update(hashlib.sha256(doc.text.encode("utf-8")).digest())

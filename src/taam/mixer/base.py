@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from taam.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class MixContext:
@@ -40,6 +42,12 @@ class WindowStats:
     ``tokens`` the predicted tokens and ``sequences`` the sequences drawn (n_i).
     ``expected_draws`` is E[n_i] = Σ_t B·π_t,i over the window's steps, under the π actually
     in force (after the epoch cap): the denominator of the importance weight n_i / E[n_i].
+
+    ``signal`` says where the losses come from. ``train``: the window's own training batches,
+    seen only for the languages drawn (a bandit's feedback). ``dev``: the fixed dev set, scored
+    for every language at the end of the window (full information: no importance weight);
+    ``sequences`` and ``expected_draws`` are then the training draws since the last dev
+    evaluation, which a per-sequence reward still needs.
     """
 
     nats: np.ndarray
@@ -47,13 +55,21 @@ class WindowStats:
     tokens: np.ndarray
     sequences: np.ndarray
     expected_draws: np.ndarray
+    signal: str = "train"
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray, expected_draws: np.ndarray) -> WindowStats:
+    def from_matrix(
+        cls, matrix: np.ndarray, expected_draws: np.ndarray, signal: str = "train"
+    ) -> WindowStats:
         """From a ``[K, 4]`` array with columns (nats, bytes, tokens, sequences) and E[n_i]."""
         m = np.asarray(matrix, dtype=np.float64)
         expected = np.asarray(expected_draws, dtype=np.float64)
-        return cls(m[:, 0], m[:, 1], m[:, 2], m[:, 3], expected_draws=expected)
+        return cls(m[:, 0], m[:, 1], m[:, 2], m[:, 3], expected_draws=expected, signal=signal)
+
+    @property
+    def full_information(self) -> bool:
+        """Every language's loss observed whatever π drew (the dev signal)."""
+        return self.signal == "dev"
 
     def nats_per_byte(self) -> np.ndarray:
         """ℓ_i = Σ NLL / Σ bytes (nan for a language absent from the window)."""
@@ -69,6 +85,7 @@ class Mixer(ABC):
     uses_prior: bool = False  # starts from or is the typological prior P⁰
     prior_report: dict | None = None  # P⁰ and its inputs (``prior.json``) where it uses P⁰
     floor: float | None = None  # the least π_i it guarantees each language (γ/K for EXP3)
+    signals: tuple[str, ...] = ("train", "dev")  # the losses it can learn from (signal=...)
 
     def __init__(self, languages: tuple[str, ...] | list[str]) -> None:
         self.languages = tuple(languages)
@@ -92,6 +109,14 @@ class Mixer(ABC):
         """Restore what :meth:`state_dict` returned (a stateless mixer accepts only ``{}``)."""
         if state:
             raise ValueError(f"{type(self).__name__} keeps no state, got keys {sorted(state)}")
+
+    def check_signal(self, signal: str) -> None:
+        """Refuse a signal this mixer cannot learn from, naming the ones it can."""
+        if self.adaptive and signal not in self.signals:
+            raise ConfigError(
+                f"{type(self).__name__} learns from the {' or '.join(self.signals)} signal as "
+                f"published; use signal={self.signals[0]} (got signal={signal})."
+            )
 
     def check_state_languages(self, state: Mapping) -> None:
         """A saved state belongs to these languages, in this order."""

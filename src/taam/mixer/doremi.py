@@ -79,6 +79,7 @@ class DoremiMixer(Mixer):
     """π = α, DoReMi's domain weights, updated on the excess loss over a reference run."""
 
     adaptive = True
+    signals = ("train",)  # the reference run logs training losses only
 
     def __init__(
         self,

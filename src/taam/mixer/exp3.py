@@ -4,13 +4,17 @@ Log-weights w give the policy
 
     π = (1 − γ)·softmax(w) + γ/K                 no language falls below the floor γ/K
 
-Each update window, language i drew n_i sequences, E[n_i] = Σ_t B·π_t,i expected under the
+With the training signal, each update window, language i drew n_i sequences, E[n_i] = Σ_t B·π_t,i expected under the
 π in force at each step (after the epoch cap). Its loss ℓ_i = nats_i / bytes_i × BP_i (nats
 per English-equivalent byte) is smoothed, ℓ̃_i ← β·ℓ̃_i + (1 − β)·ℓ_i, the reward turns ℓ̃
 into r_i, and
 
-    r̂_i = r_i · n_i / E[n_i]   (0 if n_i = 0 or E[n_i] = 0)   unbiased for r_i (Auer et al. 2002)
+    r̂_i = r_i · n_i / E[n_i]   (0 if n_i = 0 or E[n_i] = 0)   (Auer et al. 2002)
     w_i ← (1 − λ)·w_i + λ·a_i + η·r̂_i
+
+E[r̂_i] = r_i when r_i does not itself depend on n_i (v2, and v1 per sequence, whose
+division by n_i makes r_i·n_i free of n_i; not v1 per window). With the dev signal the loss
+is the dev set's, scored for every language, and r̂ = r (full information, Hedge).
 
 λ = 0 is EXP3. λ > 0 is a KL-regularised (mirror-descent) step towards the anchor a: for a
 constant reward its fixed point is w = a + (η/λ)·r, i.e. π ∝ exp(a)·exp((η/λ)·r) before the
@@ -149,17 +153,20 @@ class Exp3Mixer(Mixer):
     def importance_weighted(
         r: np.ndarray, sequences: np.ndarray, expected_draws: np.ndarray
     ) -> np.ndarray:
-        """r̂_i = r_i · n_i / E[n_i]; 0 where n_i = 0, E[n_i] = 0 (capped) or r_i is undefined."""
+        """r̂_i = r_i · n_i / E[n_i]; 0 where n_i = 0, E[n_i] = 0 (capped) or r_i is undefined.
+
+        Only for the bandit's feedback (the training signal): with the dev signal every r_i is
+        observed and the policy steps on r itself (Hedge's full-information update).
+        """
         n = np.asarray(sequences, dtype=np.float64)
         expected = np.asarray(expected_draws, dtype=np.float64)
         ok = (n > 0) & (expected > 0) & np.isfinite(r)
         return np.where(ok, np.nan_to_num(r) * n / np.where(ok, expected, 1.0), 0.0)
 
-    def learn(self, r_hat: np.ndarray, drawn: np.ndarray) -> None:
+    def learn(self, r_hat: np.ndarray) -> None:
         """w ← (1 − λ)·w + λ·a + η·r̂ (a = ``self.w0``), then Exp3.S sharing (α).
 
-        Sharing: e^{w_i} ← (1−α)e^{w_i} + α/(K−1)·Σ_{j≠i} e^{w_j}. ``drawn`` marks the
-        languages in the window; r̂ is already 0 for the others.
+        Sharing: e^{w_i} ← (1−α)e^{w_i} + α/(K−1)·Σ_{j≠i} e^{w_j}.
         """
         w = (1 - self.lam) * self.w + self.lam * self.w0 + self.eta * r_hat
         if self.alpha > 0 and self.k > 1:
@@ -174,8 +181,11 @@ class Exp3Mixer(Mixer):
         self.smooth(stats)
         raw, r = self.reward(before, self.loss, stats.sequences)
         if step >= self.warmup_steps:
-            r_hat = self.importance_weighted(r, stats.sequences, stats.expected_draws)
-            self.learn(r_hat, (stats.sequences > 0) & (stats.expected_draws > 0))
+            if stats.full_information:
+                r_hat = np.nan_to_num(r)  # 0 for a language the reward cannot score yet
+            else:
+                r_hat = self.importance_weighted(r, stats.sequences, stats.expected_draws)
+            self.learn(r_hat)
         self.updates += 1
         return self.record(raw, r)
 

@@ -1,6 +1,7 @@
 """``mixer.csv``: one row per mixer update, plus time-at-floor and starvation warnings.
 
-Columns, in this order: ``step``, ``exposures_tokens``, then for each language ``pi_``,
+Columns, in this order: ``step``, ``exposures_tokens``, ``signal`` (the losses the row's update
+learnt from: ``dev`` or ``train``), then for each language ``pi_``,
 ``reward_raw_``, ``reward_``, ``loss_smoothed_nats_per_eng_byte_``, ``at_floor_`` (static methods fill only
 ``pi_``). The at-floor flag comes from the mixer (see ``taam.mixer.exp3.FLOOR_TOLERANCE``);
 a language is *starved* when it sat at the floor in at least ``starve_fraction`` of the
@@ -25,7 +26,9 @@ QUANTITIES = ("pi", "reward_raw", "reward", "loss_smoothed_nats_per_eng_byte", "
 
 
 def mixer_columns(languages: tuple[str, ...] | list[str]) -> list[str]:
-    return ["step", "exposures_tokens"] + [f"{q}_{lang}" for lang in languages for q in QUANTITIES]
+    return ["step", "exposures_tokens", "signal"] + [
+        f"{q}_{lang}" for lang in languages for q in QUANTITIES
+    ]
 
 
 def reward_snr(reward_raw: np.ndarray) -> float:
@@ -58,7 +61,7 @@ class MixerLog:
         self.languages = tuple(languages)
         self.columns = mixer_columns(self.languages)
         self.window, self.starve_fraction = window, starve_fraction
-        self.rows: list[dict[str, float | int | None]] = []
+        self.rows: list[dict[str, float | int | str | None]] = []
         self.starved: set[str] = set()
 
     def append(
@@ -67,11 +70,13 @@ class MixerLog:
         exposures_tokens: int,
         record: Mapping[str, float],
         pi: np.ndarray | None = None,
+        signal: str = "train",
     ) -> dict:
         """Add one update: ``record`` from ``mixer.update``; ``pi`` fills π where it has none."""
-        row: dict[str, float | int | None] = {
+        row: dict[str, float | int | str | None] = {
             "step": int(step),
             "exposures_tokens": int(exposures_tokens),
+            "signal": signal,
         }
         if pi is not None:
             row |= {f"pi_{lang}": float(p) for lang, p in zip(self.languages, pi, strict=True)}
@@ -161,7 +166,9 @@ def _clean(value: float | int | None) -> float | int | None:
     return None if math.isnan(value) else value
 
 
-def _parse(key: str, value: str) -> float | int | None:
+def _parse(key: str, value: str) -> float | int | str | None:
+    if key == "signal":
+        return value
     if value == "":
         return None
     if key in ("step", "exposures_tokens") or key.startswith("at_floor_"):

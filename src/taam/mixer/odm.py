@@ -3,7 +3,8 @@
 Source: alon-albalak/online-data-mixing, ``megatron/data/data_sampling_utils.py``, the
 ``group_update`` of ``Exp3WeightUpdater`` (``variant=exp3``, ``method=odm``) and of
 ``SmoothedMeanWeightUpdater`` (``variant=smoothed_mean``, ``method=odm_smoothed``, the updater
-the repository's README names as the paper's method), called by ``train_mixed_minibatch``
+the repository's README names as the paper's method) and ``NaiveValidationWeightUpdater.update``
+(``variant=validation``, ``method=odm_validation``, on the dev signal), called by ``train_mixed_minibatch``
 (``megatron/training.py``) after every iteration through ``DynamicDataSamplingWeight``, whose
 ``UpdateScheduler`` updates at iteration s when s > warm-up and s % frequency == 0.
 
@@ -15,6 +16,8 @@ the batch, with ℓ_i their mean loss and p_i their probability in force, K lang
                     π_i = (1 − K·ε)·exp(ε'·R_i) / Σ_j exp(ε'·R_j) + ε
     smoothed_mean:  R_i ← 0.9·R_i + 0.1·exp(ℓ_i)       (no importance weight)
                     π_i = (1 − K·ε)·R_i / Σ_j R_j + ε  (group_update's linear normalisation)
+    validation:     R_i ← R_i + (ℓ_i − min_j ℓ_j) / (max_j ℓ_j − min_j ℓ_j)   (every language)
+                    π_i = (1 − K·ε)·exp(ε'·R_i) / Σ_j exp(ε'·R_j) + ε
 
 then π is renormalised. Steps without an update change nothing (the official scheduler drops
 their batches). The initial weights (``init=natural``: natural shares) are π until the first
@@ -27,6 +30,11 @@ the batch of that one call (the official code would only see step s's batch). p_
 actually in force over the window, E[n_i] / Σ_j E[n_j] (= the mixer's π unless the epoch cap
 removed a language). The loss is the mean next-token NLL in nats per token (``loss=token``,
 the official ``lm_loss``) or, with ``loss=byte``, nats per English-equivalent byte (ℓ·BP_i).
+
+``variant=validation`` learns from the dev signal only (``signal=dev``): ℓ_i is the loss of the
+whole fixed dev set of language i, scored every ``signal.every`` steps, where the official code
+scores the next batch of a cycling validation loader per domain at every update; that is the one
+departure. ``exp3`` and ``smoothed_mean`` learn from the training batch only (``signal=train``).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ import numpy as np
 from taam.mixer.base import MixContext, Mixer, WindowStats
 from taam.mixer.exp3 import at_floor, initial_log_weights, softmax
 
-VARIANTS = ("exp3", "smoothed_mean")
+VARIANTS = ("exp3", "smoothed_mean", "validation")
 LOSSES = ("token", "byte")
 
 
@@ -56,6 +64,13 @@ def window_loss(stats: WindowStats, loss: str, byte_premium: np.ndarray) -> np.n
         if loss == "token":
             return np.where(stats.tokens > 0, stats.nats / stats.tokens, np.nan)
         return stats.nats_per_byte() * byte_premium
+
+
+def min_max_normalised(loss: np.ndarray) -> np.ndarray:
+    """(ℓ_i − min_j ℓ_j) / (max_j ℓ_j − min_j ℓ_j); the official code divides by zero when all
+    losses are equal, here every language then gains 0 (π unchanged by the step)."""
+    spread = loss.max() - loss.min()
+    return (loss - loss.min()) / spread if spread > 0 else np.zeros_like(loss)
 
 
 def in_force(stats: WindowStats) -> np.ndarray:
@@ -97,6 +112,7 @@ class OdmMixer(Mixer):
                 f"{reward_scale}"
             )
         self.variant, self.loss = variant, loss
+        self.signals = ("dev",) if variant == "validation" else ("train",)
         self.byte_premium = np.asarray(byte_premium, dtype=np.float64)
         self.warmup_steps, self.update_frequency = warmup_steps, update_frequency
         self.reward_scale, self.smoothing_factor = reward_scale, smoothing_factor
@@ -130,9 +146,12 @@ class OdmMixer(Mixer):
         gained = np.full(self.k, np.nan)
         if self.requires_update(step):
             prev_eps, self.eps = self.eps, odm_epsilon(step, self.k)
-            if self.variant == "exp3":
-                p = in_force(stats)
-                gained[present] = loss[present] * self.reward_scale / p[present]
+            if self.variant in ("exp3", "validation"):
+                if self.variant == "exp3":
+                    p = in_force(stats)
+                    gained[present] = loss[present] * self.reward_scale / p[present]
+                else:
+                    gained[present] = min_max_normalised(loss[present])
                 self.estimate = np.where(
                     present, self.estimate + np.nan_to_num(gained), self.estimate
                 )

@@ -2,12 +2,16 @@
 
 The batch arrives from :class:`taam.data.datamodule.TaamDataModule`, which draws it from the
 mixer's π right before the step. Every ``update_interval`` steps the window's per-language
-sums are reduced over ranks and handed to the mixer, which sets π for the next window.
+sums are reduced over ranks and logged. With ``signal=train`` they go to the mixer, which sets
+π for the next window; with ``signal=dev`` the fixed dev set is scored every ``dev.every``
+steps instead (each rank a slice, the sums all-reduced, so every rank computes the same π) and
+its losses go to the mixer.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -23,6 +27,28 @@ from taam.mixer.base import Mixer, WindowStats
 from taam.model.losses import compile_next_token_loss, next_token_loss
 
 STATS = ("nats", "bytes", "tokens", "sequences")
+
+
+@dataclass
+class DevSet:
+    """The mixer's dev signal: this rank's slice of the fixed dev sequences, scored every
+    ``every`` steps in batches of ``batch_size`` (forward only, eval mode)."""
+
+    tokens: torch.Tensor  # [N, T + 1]
+    language: torch.Tensor  # [N]
+    every: int
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"need dev every ≥ 1 and batch_size ≥ 1, got {self.every}, {self.batch_size}"
+            )
+
+    def slice(self, rank: int, world_size: int) -> DevSet:
+        """Rows rank, rank + W, ...: every row scored by exactly one rank."""
+        rows = slice(rank, None, world_size)
+        return DevSet(self.tokens[rows], self.language[rows], self.every, self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,7 @@ class TaamModule(L.LightningModule):
         schedule: ScheduleConfig = ScheduleConfig(),
         compile_model: bool = False,
         on_update: Callable[[int, WindowStats, dict], None] | None = None,
+        dev: DevSet | None = None,
     ) -> None:
         super().__init__()
         # Plain dicts in last.ckpt, which Lightning reloads with torch.load(weights_only=True).
@@ -86,7 +113,7 @@ class TaamModule(L.LightningModule):
                 "update_interval": update_interval,
                 "compile_model": compile_model,
             },
-            ignore=["model", "mixer", "byte_lengths", "on_update"],
+            ignore=["model", "mixer", "byte_lengths", "on_update", "dev"],
         )
         self.model = model
         # Decoder, head and loss compiled as one graph; the model itself stays plain HF.
@@ -103,6 +130,11 @@ class TaamModule(L.LightningModule):
         # Plain tensors, not buffers: DDP broadcasts buffers from rank 0 before every forward
         # pass, which would overwrite each rank's own sums before they are all-reduced.
         self.window = torch.zeros(mixer.k, len(STATS), dtype=torch.float64)
+        # signal=dev: the dev set, the training draws (n_i, E[n_i]) since its last evaluation,
+        # and the cost of scoring it (evaluations, seconds), all checkpointed.
+        self.dev = dev
+        self.draws_since_dev = np.zeros((mixer.k, 2))
+        self.dev_cost = {"evaluations": 0, "seconds": 0.0}
 
     @property
     def sampler(self) -> MixtureSampler:
@@ -112,6 +144,8 @@ class TaamModule(L.LightningModule):
     def on_fit_start(self) -> None:
         self.byte_lengths = self.byte_lengths.to(self.device)
         self.window = self.window.to(self.device)  # after a resume it holds the restored sums
+        if self.dev is not None:
+            self.dev = self.dev.slice(self.trainer.global_rank, self.trainer.world_size)
 
     # -- the step ---------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -130,7 +164,11 @@ class TaamModule(L.LightningModule):
         return loss
 
     def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
-        per_seq = torch.stack(
+        self.window.index_add_(0, language, self.per_sequence(nll, targets))
+
+    def per_sequence(self, nll: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``[B, 4]``: each sequence's Σ NLL, Σ bytes of its targets, its targets, 1."""
+        return torch.stack(
             [
                 nll.sum(1, dtype=torch.float64),
                 self.byte_lengths[targets].sum(1, dtype=torch.float64),
@@ -139,28 +177,69 @@ class TaamModule(L.LightningModule):
             ],
             dim=1,
         )
-        self.window.index_add_(0, language, per_seq)
 
     def close_window(self) -> None:
-        """Reduce the window over ranks, update the mixer, log, and start a new window."""
+        """Reduce the window over ranks, log it, update the mixer, and start a new window.
+
+        signal=train: the mixer learns from this window. signal=dev: it learns from the dev set,
+        scored at the windows that end on a multiple of ``dev.every`` (the others only log).
+        """
+        step = self.sampler.step
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
         window = window.cpu().numpy()  # the window's one host sync
         self.check_finite(window)
         stats = WindowStats.from_matrix(window, self.sampler.close_window())
         self.window.zero_()
-        self.window_losses = window_losses(
-            stats, self.mixer.languages
-        )  # floats (taam.logging.progress)
-        record = self.mixer.update(self.sampler.step, stats)
-        self.pi_history.append((self.sampler.step, self.mixer.probs().tolist()))
+        self.window_losses = window_losses(stats, self.mixer.languages)  # for the console
+        signal = stats
+        if self.dev is not None:
+            self.draws_since_dev += np.stack([stats.sequences, stats.expected_draws], axis=1)
+            signal = self.dev_stats() if step % self.dev.every == 0 else None
+        record = self.mixer.update(step, signal) if signal is not None else None
+        self.pi_history.append((step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
-            # the mixer's record (rewards raw and rescaled, smoothed loss, at-floor) with the window's
-            metrics = {**record, **self.window_metrics(stats)}
+            # the mixer's record (rewards raw and rescaled, smoothed loss, at-floor) with the
+            # window's metrics (π after the update) and, at a dev evaluation, the dev losses
+            metrics = {**(record or {}), **self.window_metrics(stats)}
+            if signal is not None and signal.full_information:
+                metrics |= dev_metrics(signal, self.mixer.languages)
             for logger in self.trainer.loggers:
-                logger.log_metrics(metrics, step=self.sampler.step)
+                logger.log_metrics(metrics, step=step)
                 logger.save()
-        if self.on_update is not None:
-            self.on_update(self.sampler.step, stats, record)
+        if self.on_update is not None and record is not None:
+            self.on_update(step, signal, record)
+
+    @torch.no_grad()
+    def dev_stats(self) -> WindowStats:
+        """Score the dev set (eval mode, the training precision), reduce over ranks; the training
+        draws since the last evaluation go with it (a per-sequence reward needs them)."""
+        started = time.perf_counter()
+        sums = torch.zeros_like(self.window)
+        self.model.eval()
+        try:
+            with self.trainer.precision_plugin.forward_context():
+                for start in range(0, len(self.dev.tokens), self.dev.batch_size):
+                    tokens = self.dev.tokens[start : start + self.dev.batch_size].to(self.device)
+                    language = self.dev.language[start : start + self.dev.batch_size].to(
+                        self.device
+                    )
+                    _, nll = self.next_token_loss(self.model, tokens)
+                    sums.index_add_(0, language, self.per_sequence(nll.float(), tokens[:, 1:]))
+        finally:
+            self.model.train()
+        sums = self.trainer.strategy.reduce(sums, reduce_op="sum").cpu().numpy()
+        self.dev_cost["evaluations"] += 1
+        self.dev_cost["seconds"] += time.perf_counter() - started
+        draws, self.draws_since_dev = self.draws_since_dev, np.zeros_like(self.draws_since_dev)
+        self.check_finite(sums)
+        return WindowStats(
+            nats=sums[:, 0],
+            bytes=sums[:, 1],
+            tokens=sums[:, 2],
+            sequences=draws[:, 0],
+            expected_draws=draws[:, 1],
+            signal="dev",
+        )
 
     def check_finite(self, window: np.ndarray | None = None) -> None:
         """Stop before a non-finite loss reaches the mixer or a checkpoint."""
@@ -230,6 +309,8 @@ class TaamModule(L.LightningModule):
             "window": self.window.cpu(),
             "torch_rng": torch.get_rng_state(),
             "languages": list(self.mixer.languages),
+            "draws_since_dev": self.draws_since_dev.tolist(),
+            "dev_cost": dict(self.dev_cost),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -237,3 +318,11 @@ class TaamModule(L.LightningModule):
         self.mixer.load_state_dict(state["mixer"])
         self.window.copy_(state["window"])
         torch.set_rng_state(state["torch_rng"])
+        self.draws_since_dev = np.array(state["draws_since_dev"], dtype=np.float64)
+        self.dev_cost = dict(state["dev_cost"])
+
+
+def dev_metrics(stats: WindowStats, languages: tuple[str, ...]) -> dict[str, float]:
+    """dev_bpb_<lang>: the dev set's bits per byte (raw; × BP_i is the mixer's adjusted loss)."""
+    bpb = stats.nats_per_byte() / math.log(2)
+    return {f"dev_bpb_{lang}": float(bpb[i]) for i, lang in enumerate(languages)}

@@ -22,32 +22,46 @@ class RunIdentity:
     reward_tag: str | None  # its short tag in run names (``nel``, ``cld``)
     seed: int
     preset: str | None = None  # the experiment (``babylm2026``); None for the default sample
+    signal: str | None = None  # what an adaptive mixer steers by: ``dev`` or ``train``
+    objective: str | None = None  # what its reward serves: ``worst`` or ``mean``
 
     @classmethod
     def of(cls, cfg: DictConfig) -> RunIdentity:
-        """The identity a composed config gives (``train``, ``simulate`` or a saved config)."""
-        learns = mixer_class(cfg.method).uses_reward
+        """The identity a composed config gives (``train``, ``simulate`` or a saved config).
+
+        A config saved before the signal existed steered by the training loss."""
+        mixer = mixer_class(cfg.method)
+        learns = mixer.uses_reward
+        signal = cfg.get("signal")
         return cls(
             method=str(cfg.method.name),
             reward=str(cfg.reward.name) if learns else None,
             reward_tag=str(cfg.reward.tag) if learns else None,
             seed=int(cfg.seed),
             preset=cfg.get("preset"),
+            signal=(str(signal.name) if signal else "train") if mixer.adaptive else None,
+            objective=str(cfg.reward.get("objective", "mean")) if learns else None,
         )
 
     @property
     def label(self) -> str:
-        """``<Method>[-<reward tag>]``: the W&B group and the method part of the run name."""
-        return f"{self.method}-{self.reward_tag}" if self.reward_tag else self.method
+        """``<Method>[-<reward tag>][-<signal>]``: the W&B group and the method part of run names."""
+        return "-".join(p for p in (self.method, self.reward_tag, self.signal) if p)
 
     def name(self, date: dt.date | None = None) -> str:
-        """``<date>[_<preset>]_<Method>[-<reward tag>]_seed<seed>``."""
+        """``<date>[_<preset>]_<Method>[-<reward tag>][-<signal>]_seed<seed>``."""
         parts = [(date or dt.date.today()).isoformat(), self.preset, self.label, f"seed{self.seed}"]
         return "_".join(p for p in parts if p)
 
     def record(self) -> dict[str, str | int | None]:
         """The identity fields of ``summary.json`` and ``taam_state.json``."""
-        return {"method": self.method, "reward": self.reward, "seed": self.seed}
+        return {
+            "method": self.method,
+            "reward": self.reward,
+            "objective": self.objective,
+            "signal": self.signal,
+            "seed": self.seed,
+        }
 
 
 def flat_config(cfg: DictConfig, ignored: tuple[str, ...] = ()) -> dict[str, Any]:

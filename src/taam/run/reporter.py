@@ -73,7 +73,7 @@ class RunReporter(L.Callback):
     def on_update(self, step: int, stats: WindowStats, record: dict[str, float]) -> None:
         """One window closed: a row of mixer.csv (π after the update)."""
         exposures = int(self.sampler.exposures_tokens().sum())
-        self.mixer_log.append(step, exposures, record, pi=self.mixer.probs())
+        self.mixer_log.append(step, exposures, record, pi=self.mixer.probs(), signal=stats.signal)
 
     def flush(self) -> None:
         """Write mixer.csv as it stands (called with every last.ckpt)."""
@@ -107,9 +107,10 @@ class RunReporter(L.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.wall_clock = float(state_dict["wall_clock_s"])
 
-    def finish(self, status: str, error: str | None = None) -> None:
+    def finish(self, status: str, error: str | None = None, dev_cost: dict | None = None) -> None:
         """mixer.csv, metrics.csv, the outcome (summary.json, through the attempt), plots;
-        status is completed / stopped / interrupted / failed (rank 0)."""
+        status is completed / stopped / interrupted / failed (rank 0). ``dev_cost``: the dev
+        evaluations and their seconds (signal=dev), recorded with their share of training time."""
         self.flush()
         self.csv_logger.save()
         floor = self.mixer.floor
@@ -120,12 +121,25 @@ class RunReporter(L.Callback):
             "time_at_floor": self.mixer_log.time_at_floor() if floor is not None else None,
             "reward_snr": self.mixer_log.reward_snr() if floor is not None else None,
             "epoch_cap_reached_at_step": dict(self.sampler.capped_at),
+            "dev_signal": self.dev_signal(dev_cost),
         }
         if error:
             summary["error"] = error
         self.attempt.record(summary)
         if self.cfg.train.plots:
             self.plot(floor)
+
+    def dev_signal(self, cost: dict | None) -> dict | None:
+        """The dev set's size and cost: seconds scoring it over the seconds spent training."""
+        if not cost:
+            return None
+        training = self.elapsed() - cost["seconds"]
+        return {
+            "every": int(self.cfg.signal.every),
+            "sequences_per_language": int(self.cfg.signal.sequences),
+            **cost,
+            "cost_ratio": cost["seconds"] / training if training > 0 else None,
+        }
 
     def publish(self, status: str) -> None:
         """Hand the finished run (after its exports) to the loggers that keep run contents."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -29,7 +30,7 @@ from taam.logging.progress import console_callbacks
 from taam.mixer.base import Mixer
 from taam.mixer.factory import build_mixer
 from taam.model.build import build_model, count_parameters
-from taam.model.module import OptimConfig, ScheduleConfig, TaamModule
+from taam.model.module import DevSet, OptimConfig, ScheduleConfig, TaamModule
 from taam.publish.export import export_hf
 from taam.run.callbacks import MilestoneExporter, ResumeCheckpoint
 from taam.run.checkpoint_io import StagedCheckpointIO, checkpoint_step
@@ -116,6 +117,7 @@ def setup(
     data.prepare_data()
     data.setup("fit")
     mixer = build_mixer(cfg.method, cfg.reward, data.mix_context())
+    mixer.check_signal(str(cfg.signal.name))
     data.connect(mixer)
     if global_rank() == 0:
         record_inputs(cfg, run_dir, identity, data, mixer.prior_report)
@@ -161,7 +163,9 @@ def fit(cfg: DictConfig, run_dir: Path, parts: RunParts) -> None:
                 card = reporter.model_card(module.model)
                 state = reporter.state()
                 export_hf(module.model, data.tokenizer_dir, run_dir / "final", state, card)
-            reporter.finish(status=status, error=note)
+            reporter.finish(
+                status=status, error=note, dev_cost=module.dev_cost if module.dev else None
+            )
         if status == "interrupted":
             raise Interrupted(preempted_signal(trainer))
     except Interrupted:
@@ -229,6 +233,16 @@ def build_module(
     model = build_model(tokenizer, **cfg.model)
     log.info("model: %s, %.2fM parameters", cfg.model.arch, count_parameters(model) / 1e6)
     t = cfg.train
+    dev = None
+    if cfg.signal.name == "dev":
+        tokens, language = data.dev_set(int(cfg.signal.sequences))
+        # Forward only keeps no activations for a backward pass: 4 training batches at a time.
+        dev = DevSet(
+            torch.from_numpy(tokens),
+            torch.from_numpy(language),
+            every=int(cfg.signal.every),
+            batch_size=4 * int(t.global_batch),
+        )
     return TaamModule(
         model=model,
         mixer=mixer,
@@ -238,6 +252,7 @@ def build_module(
         schedule=ScheduleConfig(int(t.warmup_steps), int(t.max_steps), float(t.min_lr_ratio)),
         compile_model=bool(t.compile),
         on_update=reporter.on_update,
+        dev=dev,
     )
 
 
