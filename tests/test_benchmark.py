@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from taam.report.benchmark import BenchmarkError, plan, run_benchmark
+from taam.report.benchmark import BenchmarkError, plan, run_benchmark, stages
 from taam.schema import validate_train_config
 from tests_support import CONFIGS, ROOT, compose_config
 
@@ -127,13 +127,36 @@ def test_out_of_range_settings_are_refused_before_any_work(tmp_path, setting, me
 
 def test_every_baseline_is_trained_even_when_only_leaves_it_out(tmp_path):
     cfg = compose_config(
-        [f"out_dir={tmp_path}", "seeds=1", "only=[pstar-nel]", "also_against=[unimax]"],
+        [f"out_dir={tmp_path}", "seeds=1", "only=[pstar]", "also_against=[unimax]"],
         "benchmark",
     )
-    assert [job.entry for job in plan(cfg)] == ["uniform", "unimax", "pstar-nel"]
+    assert [job.entry for job in plan(cfg)] == ["uniform", "unimax", "pstar"]
     cfg.also_against = ["nope"]
     with pytest.raises(BenchmarkError, match="nope"):
         plan(cfg)
+
+
+def test_doremi_trains_after_the_uniform_runs_it_reads(tmp_path):
+    """DoReMi's overrides name the uniform run of its seed: a second launch, after the first."""
+    cfg = compose_config([f"out_dir={tmp_path}", "seeds=2", "only=[doremi,pstar]"], "benchmark")
+    first, later = stages(plan(cfg), tmp_path)
+    assert [job.entry for job in first] == ["uniform", "uniform", "pstar", "pstar"]
+    assert [job.name for job in later] == ["doremi_seed1", "doremi_seed2"]
+    assert stages([j for j in plan(cfg) if j.entry != "doremi"], tmp_path) == [first]
+
+
+def test_every_entry_composes_into_a_valid_train_config(tmp_path):
+    """Each entry of configs/benchmark.yaml is a train config the schema accepts, with the
+    signal it says (the published baselines pin signal=train)."""
+    cfg = compose_config([f"out_dir={tmp_path}", "seeds=1"], "benchmark")
+    signals = {}
+    for job in plan(cfg):
+        train_cfg = compose_config(list(job.overrides))
+        if job.entry != "doremi":  # its reference run does not exist here
+            validate_train_config(train_cfg)
+        signals[job.entry] = train_cfg.signal.name
+    assert signals["pstar"] == signals["odm-validation"] == signals["group-dro-dev"] == "dev"
+    assert signals["odm"] == signals["group-dro"] == signals["doremi"] == "train"
 
 
 def test_the_readme_variant_entries_compose_into_valid_train_configs(tmp_path):

@@ -84,3 +84,32 @@ def test_a_broken_ledger_stops_the_run():
     ledger = {"within_budget": False, "used": 120e6, "budget": 100e6, "counted_column": "words"}
     with pytest.raises(DataError, match="breaks the budget"):
         check_ledger(ledger)
+
+
+def test_the_dev_split_is_inside_the_share_and_leaves_the_heldout_split_alone():
+    """dev_fraction takes dev documents after the held-out ones; training fills the rest of
+    the share, so train + dev keep the budget and the held-out split is the same with or
+    without a dev split; the ledger counts the dev text against the budget."""
+    premiums = byte_premiums(["eng", "nld"])
+    data = {"eng": docs(100, 543, "e"), "nld": docs(100, 571, "n")}
+    plain = select_documents(data, premiums, total_words=4000, heldout_fraction=0.1, seed=3)
+    with_dev = select_documents(
+        data, premiums, total_words=4000, heldout_fraction=0.1, seed=3, dev_fraction=0.1
+    )
+    for lang in ("eng", "nld"):
+        a, b = plain.languages[lang], with_dev.languages[lang]
+        assert [d.origin for d in a.heldout] == [d.origin for d in b.heldout]
+        dev, train, held = ({d.origin for d in getattr(b, s)} for s in ("dev", "train", "heldout"))
+        assert dev and not dev & train and not dev & held
+        bp = premiums[lang].value
+        dev_words = sum(english_equivalent_words(d.nbytes, bp) for d in b.dev)
+        used = dev_words + sum(english_equivalent_words(d.nbytes, bp) for d in b.train)
+        assert 200 <= dev_words < 200 + 110 and 2000 - 110 < used <= 2000 + 1e-9
+    ledger = build_ledger(with_dev, premiums, {"eng": 10, "nld": 10}, {"eng": 1, "nld": 2})
+    totals = ledger["totals"]
+    assert ledger["used"] == pytest.approx(
+        totals["english_equivalent_words"] + totals["dev_english_equivalent_words"]
+    )
+    assert ledger["within_budget"] and totals["dev_tokens"] == 3
+    with pytest.raises(DataError, match="dev_fraction"):
+        select_documents(data, premiums, total_words=4000, dev_fraction=1.0)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from transformers import AutoTokenizer
 
 from taam.data.datamodule import TaamDataModule
+from taam.data.prepare import heldout_hash
+from taam.data.sources import Document
 from taam.errors import DataError
 from taam.mixer.factory import build_mixer
 from tests_support import compose_config
@@ -55,3 +58,37 @@ def test_the_cursors_resume_the_same_batches(tiny_overrides):
 def test_a_plan_beyond_the_epoch_cap_is_refused(tiny_overrides):
     with pytest.raises(DataError, match=r"lower train.max_steps to at most \d+"):
         data_module([*tiny_overrides, "train.max_steps=100000"])
+
+
+def test_the_dev_set_is_fixed_scored_as_the_evaluation_scores_and_never_trained_on(
+    tiny_overrides,
+):
+    """Up to signal.sequences windows per language, evenly spaced over its dev documents, the
+    same for every training seed. Each document is [BOS] + its tokens (no EOS, as the BabyLM
+    evaluation encodes text); all its windows together score every token once; padding is not
+    scored; the ledger holds the dev text's hash (budget tests: dev ∩ train = ∅)."""
+    dm, cfg = data_module([*tiny_overrides, "seed=1"])
+    seq_len = int(cfg.model.seq_len)
+    dev = dm.dev_set(5)
+    assert dev.tokens.shape == (15, seq_len + 1) and dev.scored.shape == (15, seq_len)
+    assert np.bincount(dev.language).tolist() == [5, 5, 5]
+    other, _ = data_module([*tiny_overrides, "seed=2"])
+    assert np.array_equal(other.dev_set(5).tokens, dev.tokens)
+
+    tokenizer = AutoTokenizer.from_pretrained(dm.tokenizer_dir)
+    every = dm.dev_set(10_000)  # every window of every dev document
+    for i, lang in enumerate(dm.languages):
+        texts = dm.prepared.shards.dev_texts(lang)
+        ids = [t for text in texts for t in tokenizer(text, add_special_tokens=False)["input_ids"]]
+        mine = every.language == i
+        assert every.scored[mine].sum() == len(ids)  # each text token scored exactly once
+        assert (every.tokens[mine][:, 0] == tokenizer.bos_token_id).sum() >= len(texts)
+        docs = [Document(text, "dev") for text in texts]
+        assert dm.ledger["dev_sha256"][lang] == heldout_hash(docs)  # the ledger names this text
+    assert dm.ledger["dev_sha256"] != dm.ledger["heldout_sha256"]
+
+
+def test_a_missing_dev_split_is_refused_with_the_fix(tiny_overrides):
+    dm, _ = data_module([*tiny_overrides, "data.dev_fraction=0", "signal=train"])
+    with pytest.raises(DataError, match=r"raise data\.dev_fraction .* signal=train"):
+        dm.dev_set(4)

@@ -42,3 +42,28 @@ def test_under_bf16_autocast_matches_within_bf16_precision():
     assert torch.allclose(loss, reference, rtol=2e-2)
     assert torch.allclose(hidden.grad, ref_grads[0], atol=2e-3, rtol=5e-2)
     assert torch.allclose(weight.grad, ref_grads[1], atol=2e-3, rtol=5e-2)
+
+
+def test_forward_only_nll_equals_the_training_loss_per_token():
+    """next_token_nll (dev scoring) gives the training step's per-token NLL, in small chunks
+    too, and builds no graph."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from taam.model.losses import next_token_loss, next_token_nll
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+    )
+    model = LlamaForCausalLM(config).eval()
+    tokens = torch.randint(0, 97, (3, 13))
+    _, expected = next_token_loss(model, tokens)
+    for chunk in (97 * 5, 1 << 20):  # 5 rows per chunk; one chunk
+        nll = next_token_nll(model, tokens, chunk_elements=chunk)
+        assert nll.shape == (3, 12) and not nll.requires_grad
+        torch.testing.assert_close(nll, expected, rtol=1e-6, atol=1e-6)

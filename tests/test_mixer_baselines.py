@@ -76,6 +76,25 @@ class OfficialSmoothedMean(OfficialExp3):
             self.probs[name] = self.weights[i] / total_weights
 
 
+class OfficialNaiveValidation(OfficialExp3):
+    """The same file: NaiveValidationWeightUpdater.update (every domain's validation loss,
+    min-max normalised, added to the cumulative reward; no warm-up check inside the updater)."""
+
+    def update(self, iteration, rewards):
+        max_reward, min_reward = max(rewards.values()), min(rewards.values())
+        for name in self.names:
+            self.cum[name] += (rewards[name] - min_reward) / (max_reward - min_reward)
+        self.prev_eps = self.eps
+        self.eps = min(1 / self.k, math.sqrt(math.log(self.k) / (self.k * iteration)))
+        total = sum(math.exp(r * self.prev_eps) for r in self.cum.values())
+        scaling = (1 - self.k * self.eps) / total
+        for i, name in enumerate(self.names):
+            self.weights[i] = math.exp(self.cum[name] * self.prev_eps) * scaling + self.eps
+        total_weights = sum(self.weights)
+        for i, name in enumerate(self.names):
+            self.probs[name] = self.weights[i] / total_weights
+
+
 def official_group_dro(adv_probs, group_idx, losses, n_groups, step_size):
     """kohpangwei/group_DRO, loss.py: LossComputer.compute_group_avg then
     compute_robust_loss (adj = 0, normalize_loss = False); numpy for torch."""
@@ -182,6 +201,56 @@ def test_odm_windows_of_several_steps_are_one_group_update_each():
         ref.group_update(end, present, [loss[LANGS.index(n)] for n in present])
         mixer.update(end, step_stats(counts, loss, pi, 40))
         assert mixer.probs() == pytest.approx([ref.probs[n] for n in LANGS], rel=1e-12)
+
+
+def dev_stats(loss_per_token: np.ndarray, draws: np.ndarray) -> WindowStats:
+    """A dev evaluation: every language scored on 20 sequences; ``draws`` trained since."""
+    tokens = np.full(3, 20 * TOKENS)
+    return WindowStats(
+        nats=loss_per_token * tokens,
+        bytes=np.full(3, 20 * BYTES),
+        tokens=tokens,
+        sequences=draws,
+        expected_draws=draws,
+        signal="dev",
+    )
+
+
+def test_odm_validation_follows_the_official_naive_validation_update():
+    """24 dev evaluations, every 10 steps from step 10, from a start with π_zho = 0.01: nld
+    lags, so its cumulative reward grows by 1 each time and it ends with the largest π."""
+    init = np.array([0.6, 0.39, 0.01])
+    mixer = OdmMixer(LANGS, BP, np.log(init), variant="validation")
+    assert mixer.signals == ("dev",)
+    ref = OfficialNaiveValidation(LANGS, list(init), warmup_steps=0, update_frequency=1)
+    rng = np.random.default_rng(4)
+    for step in range(10, 250, 10):
+        pi = mixer.probs()
+        assert pi == pytest.approx([ref.probs[n] for n in LANGS], rel=1e-12, abs=1e-15)
+        loss = np.array([3.0, 3.6, 3.1]) * (step / 10) ** -0.1 + 0.05 * rng.standard_normal(3)
+        ref.update(step, dict(zip(LANGS, loss.tolist(), strict=True)))
+        mixer.update(step, dev_stats(loss, 10 * 8 * pi))
+    assert mixer.probs() == pytest.approx([ref.probs[n] for n in LANGS], rel=1e-12)
+    assert np.argmax(mixer.probs()) == 1 and mixer.probs()[1] > 0.5  # the lagging language
+
+
+def test_odm_validation_with_equal_losses_keeps_pi():
+    """All losses equal: the official code divides 0 by 0; here nobody gains (π keeps its
+    shares, only ε moves)."""
+    mixer = OdmMixer(LANGS, BP, np.zeros(3), variant="validation")
+    mixer.update(10, dev_stats(np.full(3, 2.0), np.full(3, 10.0)))
+    assert mixer.probs() == pytest.approx(np.full(3, 1 / 3))
+
+
+def test_published_training_signal_baselines_refuse_the_dev_signal():
+    from taam.errors import ConfigError
+
+    for mixer in (OdmMixer(LANGS, BP), OdmMixer(LANGS, BP, variant="smoothed_mean")):
+        with pytest.raises(ConfigError, match="signal=train"):
+            mixer.check_signal("dev")
+    with pytest.raises(ConfigError, match="signal=dev"):
+        OdmMixer(LANGS, BP, variant="validation").check_signal("train")
+    GroupDroMixer(LANGS, BP).check_signal("dev")  # learns from either
 
 
 def test_odm_byte_loss_is_nats_per_english_equivalent_byte():

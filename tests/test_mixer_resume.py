@@ -1,6 +1,8 @@
 """Resume between two window boundaries continues bit-identically (window sums and E[n_i]
 are in last.ckpt): a run killed after step 7 (checkpoint every 7 steps, windows of 5) and
-resumed equals the uninterrupted 15-step run in π, exposures and final weights."""
+resumed equals the uninterrupted 15-step run in π, exposures and final weights. With the dev
+signal (evaluated at steps 5, 10 and 15) the kill falls between two dev evaluations: the
+training draws since the last one and the dev cost travel in last.ckpt as well."""
 
 from __future__ import annotations
 
@@ -41,12 +43,23 @@ def rows(path):
 @pytest.mark.parametrize(
     "method",
     [
-        ["method=pstar", "reward=normalized_excess_loss"],
-        ["method=pstar", "reward=cross_lingual_deficit"],
-        ["method=exp3", "reward=normalized_excess_loss"],
+        ["method=pstar", "reward=normalized_excess_loss", "signal=train"],
+        ["method=pstar", "reward=cross_lingual_deficit", "signal=train"],
+        ["method=exp3", "reward=normalized_excess_loss", "signal=train"],
         ["method=odm"],
+        ["method=pstar", "signal.every=5"],  # the default: v2 on the dev signal
+        ["method=pstar", "objective=mean", "signal.every=5"],
+        ["method=odm_validation", "signal.every=5"],
     ],
-    ids=["pstar-nel", "pstar-cld", "exp3-nel", "odm"],
+    ids=[
+        "pstar-nel",
+        "pstar-cld",
+        "exp3-nel",
+        "odm",
+        "pstar-dev",
+        "pstar-nel-dev",
+        "odm-validation",
+    ],
 )
 def test_mid_window_resume_is_bit_identical(tiny_overrides, tmp_path, method):
     base = [
@@ -72,5 +85,8 @@ def test_mid_window_resume_is_bit_identical(tiny_overrides, tmp_path, method):
     assert len({r["pi_eng"] for r in ref_mixer}) > 1  # π really moved
     ref, res = (json.loads((d / "summary.json").read_text()) for d in (reference, resumed))
     assert res["pi"] == ref["pi"] and res["per_language"] == ref["per_language"]  # exposures
+    if ref["dev_signal"] is not None:
+        assert ref["dev_signal"]["evaluations"] == res["dev_signal"]["evaluations"] == 3
+        assert {r["signal"] for r in ref_mixer} == {"dev"}
     a, b = (load_file(d / "final" / "model.safetensors") for d in (reference, resumed))
     assert all(torch.equal(a[k], b[k]) for k in a)

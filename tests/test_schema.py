@@ -19,6 +19,10 @@ from tests_support import ROOT, compose_config
         ["method=pstar"],
         ["method=exp3", "reward=cross_lingual_deficit"],
         ["method=odm"],
+        ["method=odm_validation"],
+        ["method=group_dro", "signal=dev"],
+        ["objective=mean"],
+        ["signal=train", "data.dev_fraction=0"],
         ["method=unimax"],
         ["method=temperature"],
         ["method=prior"],
@@ -62,6 +66,10 @@ def test_every_shipped_config_is_valid(overrides):
         (["+data.budget.total_word_m=1"], "did you mean data.budget.total_words_m?"),
         (["method=exp3", "+method.mixer.gama=0.2"], "did you mean method.mixer.gamma?"),
         (["+method.speed=3"], "method.speed is not a setting; the settings here are method.name"),
+        (["data.dev_fraction=0"], "signal=dev scores a dev split, but data.dev_fraction is 0"),
+        (["signal.every=25"], "signal.every, a multiple of method.update_interval (10)"),
+        (["signal.sequences=0"], "and signal.sequences ≥ 1; got every=50, sequences=0"),
+        (["data.dev_fraction=1.5"], "data.dev_fraction must be a number in [0, 1)"),
     ],
 )
 def test_a_bad_value_names_the_key_and_what_it_needs(overrides, message):

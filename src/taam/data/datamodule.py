@@ -13,18 +13,31 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
+from transformers import AutoTokenizer
 
 from taam.data.budget import check_ledger
 from taam.data.prepare import PreparedData, prepare_data
 from taam.data.sampler import MixtureSampler
 from taam.errors import DataError
+from taam.evaluation.scoring import encode_with_bos, windows
 from taam.mixer.base import MixContext, Mixer
+
+
+@dataclass(frozen=True)
+class DevWindows:
+    """The dev set: ``tokens [N, T + 1]``, ``scored [N, T]`` (targets that count: not padding,
+    not scored by an earlier window) and ``language [N]``."""
+
+    tokens: np.ndarray
+    scored: np.ndarray
+    language: np.ndarray
 
 
 class Ticks(torch.utils.data.IterableDataset):
@@ -165,26 +178,40 @@ class TaamDataModule(L.LightningDataModule):
             )
         raise DataError(f"train.milestone_unit must be tokens or words, got '{unit}'.")
 
-    def dev_set(self, per_language: int) -> tuple[np.ndarray, np.ndarray]:
-        """The mixer's fixed dev set: (tokens ``[N, T + 1]``, language ids ``[N]``).
+    def dev_set(self, per_language: int) -> DevWindows:
+        """The mixer's fixed dev set, scored as the evaluation scores held-out text.
 
-        Up to ``per_language`` windows of T + 1 tokens per language, evenly spaced over its dev
-        split so that they span its documents; the same rows on every rank and in every run of
-        this data. A language whose dev split holds no window is refused (raise the fraction).
+        Each dev document is encoded as [BOS] + its tokens (no EOS) and cut into windows of
+        T + 1 tokens whose targets are scored once each (``taam.evaluation.scoring.windows``
+        with stride T); a short window is padded and its padding masked. Up to
+        ``per_language`` windows per language, evenly spaced over its documents: the same rows
+        on every rank and in every run of this data. A language without dev text is refused.
         """
-        rows, ids = [], []
+        tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_dir)
+        pad = tokenizer.eos_token_id
+        rows, masks, ids = [], [], []
         for i, lang in enumerate(self.languages):
-            shard = self.prepared.shards.dev(lang)
-            available = shard.num_sequences
-            if available == 0:
+            texts = self.prepared.shards.dev_texts(lang)
+            if not texts:
                 raise DataError(
-                    f"the dev split of '{lang}' holds no sequence of {self.seq_len + 1} tokens "
-                    f"({len(shard.tokens)} tokens); raise data.dev_fraction or use signal=train."
+                    f"'{lang}' has no dev text; raise data.dev_fraction (the dev split's share "
+                    f"of the budget) or steer by the training loss with signal=train."
                 )
-            picked = np.linspace(0, available - 1, min(per_language, available)).round()
-            rows += [np.asarray(shard.sequence(int(j)), dtype=np.int64) for j in picked]
-            ids += [i] * len(picked)
-        return np.stack(rows), np.array(ids, dtype=np.int64)
+            spans = [
+                (doc, start, end, first)
+                for doc in encode_with_bos(tokenizer, texts)
+                for start, end, first in windows(len(doc), self.seq_len, self.seq_len)
+            ]
+            picked = np.linspace(0, len(spans) - 1, min(per_language, len(spans))).round()
+            for doc, start, end, first in (spans[int(k)] for k in picked):
+                window = np.full(self.seq_len + 1, pad, dtype=np.int64)
+                window[: end - start] = doc[start:end]
+                scored = np.zeros(self.seq_len, dtype=bool)
+                scored[first - start - 1 : end - start - 1] = True  # target t is window[t + 1]
+                rows.append(window)
+                masks.append(scored)
+                ids.append(i)
+        return DevWindows(np.stack(rows), np.stack(masks), np.array(ids, dtype=np.int64))
 
     def copy_heldout(self, out_dir: Path) -> None:
         """The held-out texts travel with the run, so evaluation needs only the run directory."""

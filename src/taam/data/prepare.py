@@ -29,6 +29,7 @@ from taam.languages import byte_premiums, check_code
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "heldout")  # dev: inside the budget, steers the mixer; heldout: scores
+SHARD_LAYOUT = 2  # part of the cache key: shards cached by an older layout are not reused
 
 
 @dataclass
@@ -78,7 +79,8 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
         for lang, sel in selection.languages.items()
         for split in SPLITS
     }
-    key = dataset_key(texts, {**tok_cfg, "trained_on": "candidates" if tokenizer else "selection"})
+    trained_on = "candidates" if tokenizer else "selection"
+    key = dataset_key(texts, {**tok_cfg, "trained_on": trained_on, "layout": SHARD_LAYOUT})
     root = Path(cache_dir).expanduser() / key
     with cache_key_lock(root):  # one process tokenises a key; the others wait, then reuse it
         if (root / "meta.json").exists():

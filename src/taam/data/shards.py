@@ -4,7 +4,7 @@ Layout of one prepared dataset (``<cache>/<key>/``)::
 
     tokenizer/            the shared tokenizer (AutoTokenizer loads it)
     <lang>/train.bin      all training documents, each as BOS ids EOS, concatenated
-    <lang>/dev.bin        the dev documents, the same way (the mixer's held-out signal)
+    <lang>/dev.jsonl      the dev texts (the mixer's held-out signal, scored as evaluation scores)
     <lang>/heldout.jsonl  the held-out texts (evaluation scores text, with any tokenizer)
     meta.json             token counts of both splits, dtype, the key's inputs
 
@@ -107,16 +107,16 @@ def _write_split(
     dtype: np.dtype,
     advance: Callable[[int], None],
 ) -> int:
-    """One language's split: training or dev tokens, streamed to ``<split>.bin`` a batch at a
-    time, or the held-out texts (evaluation scores the text itself, with any tokenizer); returns
-    the split's token count."""
+    """One language's split: the training tokens, streamed to ``train.bin`` a batch at a time,
+    or the dev or held-out texts in ``<split>.jsonl`` (both are scored document by document, as
+    the evaluation scores text); returns the split's token count."""
     batches = encode_documents(tokenizer, docs, dtype, on_batch=advance)
-    if split == "heldout":
-        with (folder / "heldout.jsonl").open("w", encoding="utf-8") as f:
+    if split != "train":
+        with (folder / f"{split}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps({"text": d.text}, ensure_ascii=False) + "\n" for d in docs)
         return sum(len(tokens) for tokens in batches)
     count = 0
-    with (folder / f"{split}.bin").open("wb") as out:
+    with (folder / "train.bin").open("wb") as out:
         for tokens in batches:
             tokens.tofile(out)
             count += len(tokens)
@@ -151,7 +151,6 @@ class ShardSet:
         self.root = Path(root)
         self.meta = json.loads((self.root / "meta.json").read_text())
         self.languages = tuple(languages)
-        self.seq_len = seq_len
         dtype = np.dtype(self.meta["dtype"])
         self.train = {
             lang: LanguageShard(
@@ -164,14 +163,10 @@ class ShardSet:
     def tokenizer_dir(self) -> Path:
         return self.root / "tokenizer"
 
-    def dev(self, lang: str) -> LanguageShard:
-        """The language's dev tokens (empty for data prepared with ``dev_fraction=0``)."""
-        path = self.root / lang / "dev.bin"
-        if not path.exists() or path.stat().st_size == 0:
-            return LanguageShard(np.zeros(0, dtype=np.dtype(self.meta["dtype"])), self.seq_len)
-        return LanguageShard(
-            np.memmap(path, dtype=np.dtype(self.meta["dtype"]), mode="r"), self.seq_len
-        )
+    def dev_texts(self, lang: str) -> list[str]:
+        """The language's dev documents (none for data prepared with ``dev_fraction=0``)."""
+        with (self.root / lang / "dev.jsonl").open(encoding="utf-8") as f:
+            return [json.loads(line)["text"] for line in f]
 
     def unique_tokens(self) -> np.ndarray:
         return np.array([self.train[lang].unique_tokens for lang in self.languages], dtype=np.int64)

@@ -112,6 +112,34 @@ def next_token_loss(
     return loss, nll.view_as(targets)
 
 
+@torch.no_grad()
+def next_token_nll(
+    model: PreTrainedModel, tokens: torch.Tensor, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
+) -> torch.Tensor:
+    """Per-token NLL ``[B, T]`` of ``tokens[:, 1:]``, forward only (held-out scoring).
+
+    The same ℓ_n = logsumexp_v(z_nv) − z_{n,y_n} as :class:`LinearCrossEntropy`, chunk by
+    chunk, without the gradients that its forward pass computes for training (which would make
+    scoring cost as much as a training step).
+    """
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    hidden = model.base_model(input_ids=inputs, use_cache=True).last_hidden_state.flatten(0, 1)
+    weight = model.get_output_embeddings().weight
+    compute = _compute_dtype(hidden)
+    acc = torch.promote_types(compute, torch.float32)
+    flat = targets.flatten()
+    nll = torch.empty(len(flat), dtype=acc, device=hidden.device)
+    chunk_rows = max(1, chunk_elements // weight.shape[0])
+    w = weight.to(compute)
+    with torch.autocast(hidden.device.type, enabled=False):
+        for start in range(0, len(flat), chunk_rows):
+            rows = slice(start, min(start + chunk_rows, len(flat)))
+            logits = (hidden[rows].to(compute) @ w.T).to(acc)
+            picked = logits.gather(1, flat[rows, None]).squeeze(1)
+            nll[rows] = torch.logsumexp(logits, dim=-1) - picked
+    return nll.view_as(targets)
+
+
 def compile_next_token_loss(backend: str = "inductor") -> Callable[..., tuple[torch.Tensor, ...]]:
     """:func:`next_token_loss` as one compiled graph, forward and backward (no graph breaks)."""
     return torch.compile(next_token_loss, fullgraph=True, backend=backend)

@@ -24,7 +24,7 @@ from taam.data.sampler import MixtureSampler
 from taam.errors import NonFiniteLoss, TaamError
 from taam.logging.progress import window_losses
 from taam.mixer.base import Mixer, WindowStats
-from taam.model.losses import compile_next_token_loss, next_token_loss
+from taam.model.losses import compile_next_token_loss, next_token_loss, next_token_nll
 
 STATS = ("nats", "bytes", "tokens", "sequences")
 
@@ -35,6 +35,7 @@ class DevSet:
     ``every`` steps in batches of ``batch_size`` (forward only, eval mode)."""
 
     tokens: torch.Tensor  # [N, T + 1]
+    scored: torch.Tensor  # [N, T] bool: the targets that count (not padding)
     language: torch.Tensor  # [N]
     every: int
     batch_size: int
@@ -48,7 +49,9 @@ class DevSet:
     def slice(self, rank: int, world_size: int) -> DevSet:
         """Rows rank, rank + W, ...: every row scored by exactly one rank."""
         rows = slice(rank, None, world_size)
-        return DevSet(self.tokens[rows], self.language[rows], self.every, self.batch_size)
+        return DevSet(
+            self.tokens[rows], self.scored[rows], self.language[rows], self.every, self.batch_size
+        )
 
 
 @dataclass(frozen=True)
@@ -166,13 +169,21 @@ class TaamModule(L.LightningModule):
     def _accumulate(self, language: torch.Tensor, nll: torch.Tensor, targets: torch.Tensor) -> None:
         self.window.index_add_(0, language, self.per_sequence(nll, targets))
 
-    def per_sequence(self, nll: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """``[B, 4]``: each sequence's Σ NLL, Σ bytes of its targets, its targets, 1."""
+    def per_sequence(
+        self, nll: torch.Tensor, targets: torch.Tensor, scored: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``[B, 4]``: each sequence's Σ NLL, Σ bytes of its targets, its targets, 1 (only the
+        ``scored`` targets, where given; ``nll`` is already 0 elsewhere)."""
+        nbytes = self.byte_lengths[targets]
+        if scored is None:
+            counted = torch.full_like(nll[:, 0], targets.shape[1], dtype=torch.float64)
+        else:
+            nbytes, counted = nbytes * scored, scored.sum(1, dtype=torch.float64)
         return torch.stack(
             [
                 nll.sum(1, dtype=torch.float64),
-                self.byte_lengths[targets].sum(1, dtype=torch.float64),
-                torch.full_like(nll[:, 0], targets.shape[1], dtype=torch.float64),
+                nbytes.sum(1, dtype=torch.float64),
+                counted,
                 torch.ones_like(nll[:, 0], dtype=torch.float64),
             ],
             dim=1,
@@ -219,12 +230,15 @@ class TaamModule(L.LightningModule):
         try:
             with self.trainer.precision_plugin.forward_context():
                 for start in range(0, len(self.dev.tokens), self.dev.batch_size):
-                    tokens = self.dev.tokens[start : start + self.dev.batch_size].to(self.device)
-                    language = self.dev.language[start : start + self.dev.batch_size].to(
-                        self.device
+                    rows = slice(start, start + self.dev.batch_size)
+                    tokens = self.dev.tokens[rows].to(self.device)
+                    scored = self.dev.scored[rows].to(self.device)
+                    nll = next_token_nll(self.model, tokens).double() * scored
+                    sums.index_add_(
+                        0,
+                        self.dev.language[rows].to(self.device),
+                        self.per_sequence(nll, tokens[:, 1:], scored),
                     )
-                    _, nll = self.next_token_loss(self.model, tokens)
-                    sums.index_add_(0, language, self.per_sequence(nll.float(), tokens[:, 1:]))
         finally:
             self.model.train()
         sums = self.trainer.strategy.reduce(sums, reduce_op="sum").cpu().numpy()

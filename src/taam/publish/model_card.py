@@ -124,9 +124,10 @@ class RunFacts:
                 lang: own_licences.get(lang) or source_licence(str(data["source"][lang]))
                 for lang in languages
             },
-            words={
-                lang: float(ledger["languages"][lang]["english_equivalent_words"])
-                for lang in languages
+            words={  # training + dev text: the dev split steers training, so it is budgeted
+                lang: float(row["english_equivalent_words"])
+                + float(row.get("dev_english_equivalent_words", 0.0))
+                for lang, row in ((g, ledger["languages"][g]) for g in languages)
             },
             budget=float(data["budget"]["total_words_m"]) * 1e6,
             budget_unit=str(ledger["unit"]),
@@ -238,6 +239,18 @@ def model_card(
     languages = state["languages"]
     reward = state.get("reward")
     reward_line = f"- **Reward**: `{reward}`\n" if reward else ""
+    if state.get("objective"):
+        reward_line += f"- **Objective**: `{state['objective']}` (the loss the reward serves)\n"
+    if state.get("signal"):
+        reward_line += (
+            f"- **Signal**: `{state['signal']}` ("
+            + (
+                "the loss of a held-out dev split, part of the training budget"
+                if state["signal"] == "dev"
+                else "the training batches' loss, the published behaviour"
+            )
+            + ")\n"
+        )
     meets, rule_lines = track_rules(facts, state)
     verdict = (
         f"It keeps the {TRACK}'s budget and epoch rules."
@@ -301,8 +314,8 @@ A causal language model ({facts.parameters / 1e6:.2f}M parameters) trained on
 |---|---|---|---:|---:|---:|
 {_data_rows(facts, state)}
 
-English-equivalent words are a language's UTF-8 bytes / (5.43 × its byte premium); no language
-is shown more than {facts.epoch_cap:g} times its unique tokens.
+English-equivalent words (training and dev text) are a language's UTF-8 bytes / (5.43 × its
+byte premium); no language is shown more than {facts.epoch_cap:g} times its unique tokens.
 
 ## {TRACK} rules
 
@@ -328,8 +341,11 @@ URIEL/lang2vec feature vectors: languages far from the rest of the mix get more
 weight), adapts the sampling distribution π online with EXP3 driven by per-language
 losses in nats per English-equivalent byte, and counts the data budget in
 byte-premium-adjusted words. Two reward variants exist: `normalized_excess_loss`
-(v1, the relative drop of a language's smoothed loss) and `cross_lingual_deficit`
-(v2, how far a language's loss lags the cross-lingual mean).
+(v1, the relative drop of a language's smoothed loss, for the mean loss) and
+`cross_lingual_deficit` (v2, how far a language's loss lags the cross-lingual mean, for the
+language that lags). With `signal=dev` the losses are those of a held-out dev split (counted in
+the budget); with `signal=train`, those of the training batches. What the project has and has
+not shown about these methods: docs/mixer.md, "What TAAM claims, and what it does not".
 
 ## Citation
 

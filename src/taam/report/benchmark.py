@@ -127,6 +127,20 @@ def job_overrides(job: Job) -> list[str] | None:
     return [*job.overrides, f"run_dir={job.run_dir}", *(["resume=true"] if resume else [])]
 
 
+def stages(jobs: Sequence[Job], out_dir: Path) -> list[list[Job]]:
+    """The jobs in two launches: first those that read no other entry's runs, then those whose
+    overrides name another entry's run directory (DoReMi's reference run), which must exist."""
+    entries = {job.entry for job in jobs}
+
+    def reads_another(job: Job) -> bool:
+        prefixes = [f"{out_dir / other}_seed" for other in entries - {job.entry}]
+        return any(p in o for o in job.overrides for p in prefixes)
+
+    later = [job for job in jobs if reads_another(job)]
+    first = [job for job in jobs if job not in later]
+    return [stage for stage in (first, later) if stage]
+
+
 def benchmark_job(cfg: DictConfig) -> str:
     """The task function every launcher runs once per job (in this process, a worker process or
     a SLURM job): the train config of one job, trained as a sweep job, its console in
@@ -334,7 +348,8 @@ def run_benchmark(
     if todo:
         how = " ".join(launcher) or "one after another"
         log.info("training %d of %d jobs (%s)", len(todo), len(jobs), how)
-        launch(list(todo.values()), out_dir, config_dir, launcher)
+        for stage in stages(list(todo), out_dir):
+            launch([todo[job] for job in stage], out_dir, config_dir, launcher)
     outcomes = {job: outcome(job.run_dir) for job in jobs}
     for job, status in outcomes.items():
         if status not in FINISHED:

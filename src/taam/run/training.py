@@ -235,11 +235,12 @@ def build_module(
     t = cfg.train
     dev = None
     if cfg.signal.name == "dev":
-        tokens, language = data.dev_set(int(cfg.signal.sequences))
+        windows = data.dev_set(int(cfg.signal.sequences))
         # Forward only keeps no activations for a backward pass: 4 training batches at a time.
         dev = DevSet(
-            torch.from_numpy(tokens),
-            torch.from_numpy(language),
+            torch.from_numpy(windows.tokens),
+            torch.from_numpy(windows.scored),
+            torch.from_numpy(windows.language),
             every=int(cfg.signal.every),
             batch_size=4 * int(t.global_batch),
         )
