@@ -2,9 +2,11 @@
 
 python src/fit_curves.py runs/2026-11-26_Uniform_seed1 --out configs/simulation/fitted.yaml
 
-Per language, L_i(n) = a_i + b_i·(n + 1)^(−c_i) is fitted to the window losses of each run's
-metrics.csv (nats per English-equivalent byte against the sequences seen); the preset keeps
-the run's steps, batch, sequence length and unique tokens, so the epoch cap binds as in training.
+Per language, L_i(n) = a_i + b_i·(n + 1)^(−c_i) is fitted to the dev losses of each run's
+metrics.csv (nats per English-equivalent byte against the sequences seen), and the training
+windows give the memorisation gap b·max(0, e − 1)^p (runs without dev losses: L_i from the
+window losses, no gap; see taam.simulation.fit). The preset keeps the run's steps, batch,
+sequence length and unique tokens, so the epoch cap binds as in training.
 """
 
 import argparse
@@ -23,11 +25,23 @@ def main() -> None:
     if missing:
         parser.error(f"no metrics.csv in {', '.join(missing)}; pass finished training run dirs")
     preset = fit_preset(args.runs, args.name)
-    note = (
-        f"Fitted by `python src/fit_curves.py {' '.join(map(str, args.runs))} --out {args.out}`\n"
-        "L_i(n) = a_i + b_i·(n + 1)^(−c_i) per language, least squares on metrics.csv window\n"
-        "losses (nats per English-equivalent byte) against the sequences seen; the run's scale."
+    command = (
+        f"Fitted by `python src/fit_curves.py {' '.join(map(str, args.runs))} --out {args.out}`"
     )
+    if "memorisation" in preset:
+        note = (
+            f"{command}\n"
+            "L_i(n) = a_i + b_i·(n + 1)^(−c_i), the held-out loss: least squares on the dev losses\n"
+            "(dev_bpb_<lang>, nats per English-equivalent byte) against the sequences seen, divided\n"
+            "by 1 + dev_offset_i (the run's dev set against its training text in epoch 1). Training\n"
+            "windows: L_i·(1 − b·max(0, e − 1)^p) (memorisation). taam.simulation.fit; the run's scale."
+        )
+    else:
+        note = (
+            f"{command}\n"
+            "L_i(n) = a_i + b_i·(n + 1)^(−c_i) per language, least squares on metrics.csv window\n"
+            "losses (nats per English-equivalent byte) against the sequences seen; the run's scale."
+        )
     print(f"wrote {write_preset(preset, args.out, note)}: {preset['curves']}")
 
 

@@ -17,7 +17,7 @@ from taam.simulation.compare import compare
 from taam.simulation.engine import simulate_mixer, window_stats
 from taam.simulation.fit import fit_preset, power_law
 from taam.simulation.outcomes import oracles, regret, simplex_grid, static_losses
-from taam.simulation.world import LearningCurves, World, typological_transfer
+from taam.simulation.world import LearningCurves, Memorisation, World, typological_transfer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LANGS = ("eng", "nld", "zho")
@@ -131,6 +131,52 @@ def test_fit_recovers_known_learning_curves(tmp_path):
         got = preset["curves"][lang]
         assert (got["a"], got["b"], got["c"]) == pytest.approx(truth[lang], rel=0.1)
     assert preset["unique_tokens"]["eng"] == 1000 * seq_len and preset["steps"] == 2000
+
+
+def test_fit_recovers_the_held_out_curve_the_dev_bias_and_the_memorisation_gap(tmp_path):
+    """A run whose dev losses follow L_i·(1 + δ_i) and whose windows follow L_i·(1 − g(e))."""
+    truth = {"eng": (1.2, 6.0, 0.3), "nld": (1.3, 5.0, 0.25), "zho": (1.5, 4.0, 0.2)}
+    offset = {"eng": -0.01, "nld": 0.02, "zho": 0.0}
+    gap = Memorisation(b=0.03, p=0.6)
+    bp = {"eng": 1.0, "nld": 1.0516, "zho": 0.9894}  # the registry's premiums
+    rng = np.random.default_rng(0)
+    rows, seq_len, per_window, per_epoch = [], 16, np.array([40, 40, 40]), 400.0
+    seen = np.zeros(3)
+    for step in range(10, 2010, 10):
+        row = {"step": step, "exposures_tokens": float((seen + per_window).sum() * seq_len)}
+        at = seen + per_window * 9 / 20  # the mean exposure of a window of 10 steps
+        for i, lang in enumerate(LANGS):
+            train = power_law(at[i], *truth[lang]) * (1 - gap(at[i] / per_epoch))
+            train *= 1 + 0.002 * rng.standard_normal()
+            row[f"bpb_{lang}"] = train / bp[lang] / math.log(2)
+            row[f"exposures_tokens_{lang}"] = (seen[i] + per_window[i]) * seq_len
+            row[f"epochs_{lang}"] = (seen[i] + per_window[i]) / per_epoch
+            dev = power_law(seen[i] + per_window[i], *truth[lang]) * (1 + offset[lang])
+            row[f"dev_bpb_{lang}"] = dev / bp[lang] / math.log(2) if step % 50 == 0 else ""
+        seen += per_window
+        rows.append(row)
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    config = {
+        "data": {"languages": list(LANGS)},
+        "model": {"seq_len": seq_len},
+        "method": {"update_interval": 10},
+        "train": {"max_steps": 2000, "global_batch": 12, "warmup_steps": 0},
+    }
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    preset = fit_preset([run])
+    assert preset["memorisation"] == pytest.approx({"b": 0.03, "p": 0.6}, rel=0.1)
+    assert preset["dev_offset"] == pytest.approx(offset, abs=0.003)
+    assert preset["dev_noise"] < 0.002 and preset["noise"] == pytest.approx(
+        0.002 * math.sqrt(40), rel=0.25
+    )
+    for lang in LANGS:
+        got = preset["curves"][lang]
+        assert (got["a"], got["b"], got["c"]) == pytest.approx(truth[lang], rel=0.1)
 
 
 def test_compare_writes_a_table_against_the_oracles(tmp_path):

@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
+from taam.errors import ConfigError
 from taam.mixer import prior as prior_module
+from taam.mixer.base import StaticMixer, WindowStats
+from taam.simulation.engine import DevSignal, simulate_mixer
 from taam.simulation.run import simulate
+from taam.simulation.world import LearningCurves, Memorisation, World
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -65,7 +69,12 @@ def test_symmetric_control_every_adaptive_method_stays_near_uniform(tmp_path, ov
 
 
 def test_published_window_accounting_starves_a_language_even_when_all_are_identical(tmp_path):
-    published = ["reward.accounting=window", "reward.rescale=rolling"]
+    published = [
+        "objective=mean",
+        "signal=train",
+        "reward.accounting=window",
+        "reward.rescale=rolling",
+    ]
     out, summary = run(tmp_path, *SMALL, "simulation.steps=3000", *published, "seeds=2")
     floor = summary["outcome"]["floor_time_second_half"]
     assert max(floor[lang]["mean"] for lang in floor) > 0.5
@@ -110,3 +119,122 @@ def test_entry_script_with_the_real_prior(tmp_path):
     subprocess.run([sys.executable, "src/simulate.py", *overrides], cwd=ROOT, check=True)
     prior = json.loads((out / "prior.json").read_text())
     assert max(prior["P0"], key=prior["P0"].get) == "zho"
+
+
+# -- the two signals (issue #22): dev evaluations and the training loss's memorisation ------------
+
+LANGS = ("eng", "nld", "zho")
+
+
+def small_world(**overrides) -> World:
+    """Three identical languages, 100 steps of 8 sequences of 16 tokens, 50 sequences an epoch."""
+    params = dict(
+        languages=LANGS,
+        curves=LearningCurves(np.full(3, 1.0), np.full(3, 2.0), np.full(3, 0.3)),
+        transfer=np.zeros((3, 3)),
+        byte_premium=np.ones(3),
+        unique_sequences=np.full(3, 50.0),
+        steps=100,
+        sequences_per_step=8,
+        tokens_per_sequence=16,
+        noise=0.1,
+        epoch_cap=100.0,
+        memorisation=Memorisation(b=0.05, p=0.6),
+        dev_noise=0.0,
+    )
+    return World(**(params | overrides))
+
+
+class Recorder(StaticMixer):
+    """A static π that keeps every WindowStats it is handed."""
+
+    def __init__(self, pi) -> None:
+        super().__init__(LANGS, np.asarray(pi, dtype=np.float64))
+        self.seen: list[tuple[int, WindowStats]] = []
+
+    def update(self, step, stats):
+        self.seen.append((step, stats))
+        return super().update(step, stats)
+
+
+def test_the_dev_signal_is_full_information_every_dev_every_steps():
+    """π almost never draws nld or zho, yet every dev evaluation scores every language; its
+    draws are the training draws since the last evaluation; the windows between only log."""
+    mixer = Recorder([0.98, 0.01, 0.01])
+    world = small_world()
+    t = simulate_mixer(mixer, world, 10, np.random.default_rng(0), dev=DevSignal(30, 16))
+    assert [step for step, _ in mixer.seen] == [30, 60, 90] and t.update_steps.tolist() == [
+        30,
+        60,
+        90,
+    ]
+    assert len(t.steps) == 10  # every window still logs its training loss
+    for _, stats in mixer.seen:
+        assert stats.signal == "dev" and stats.full_information
+        assert np.all(np.isfinite(stats.nats_per_byte()))
+        assert stats.bytes.tolist() == [16 * 16] * 3  # S·T tokens per language
+    draws = np.array([s.sequences for _, s in mixer.seen])  # [evaluations, K]
+    assert draws.sum(axis=1).tolist() == [30 * 8] * 3  # the steps since the last evaluation
+    assert draws[:, 1:].sum() < 0.1 * draws.sum()  # nld and zho were hardly drawn
+    assert np.array([s.expected_draws for _, s in mixer.seen]).sum(axis=1) == pytest.approx(
+        [240] * 3
+    )
+    assert {row["signal"] for row in t.log.rows} == {"dev"}
+
+
+def test_the_dev_loss_is_the_held_out_loss_with_a_bias_that_shrinks_with_the_dev_set():
+    """sd(δ_i) = σ/√S: 16 times the sequences, a quarter of the bias; no memorisation in it."""
+    world = small_world(steps=10)
+    sds = []
+    for sequences in (4, 64):
+        bias = []
+        for seed in range(1500):
+            mixer = Recorder([1 / 3] * 3)
+            t = simulate_mixer(
+                mixer, world, 10, np.random.default_rng(seed), dev=DevSignal(10, sequences)
+            )
+            loss = mixer.seen[0][1].nats_per_byte()
+            assert loss == pytest.approx(world.loss(t.seen) * (1 + t.dev_bias))
+            bias.append(t.dev_bias)
+        sds.append(np.std(bias))
+        assert sds[-1] == pytest.approx(world.dev_bias_sd(sequences), rel=0.06)
+    assert world.dev_bias_sd(4) == pytest.approx(0.1 / 2) and sds[0] / sds[1] == pytest.approx(
+        4, rel=0.1
+    )
+
+
+def test_the_training_loss_falls_below_the_held_out_loss_as_epochs_repeat():
+    """No gap in the first epoch; then g(e) = b·(e − 1)^p grows with the epochs seen."""
+    world = small_world(noise=0.0)
+    epochs = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
+    seen = np.outer(epochs * 50, np.ones(3))
+    gap = 1 - world.train_loss(seen)[:, 0] / world.loss(seen)[:, 0]
+    assert gap[:2] == pytest.approx([0.0, 0.0]) and np.all(np.diff(gap[1:]) > 0)
+    assert gap[2:] == pytest.approx(0.05 * (epochs[2:] - 1) ** 0.6)
+    # a run's training windows carry it: in the first epoch (8 of 10 windows: 80 of 267
+    # sequences per language) above the held-out loss after them, at 5 epochs ~10% below it
+    t = simulate_mixer(Recorder([1 / 3] * 3), world, 10, np.random.default_rng(0))
+    assert np.all(t.losses[0] > world.loss(t.seen)) and np.all(
+        t.losses[-1] < 0.92 * world.loss(t.seen)
+    )
+
+
+def test_a_mixer_that_learns_only_from_dev_refuses_the_training_signal(tmp_path):
+    with pytest.raises(ConfigError, match="signal=dev"):
+        run(tmp_path, "method=odm_validation", "signal=train", "simulation.steps=100")
+    with pytest.raises(ConfigError, match=r"multiple of method\.update_interval"):
+        run(tmp_path, "signal.every=15", "simulation.steps=100")
+
+
+def test_the_default_keeps_the_symmetric_control_near_uniform_on_the_dev_signal(tmp_path):
+    """pstar, v2, signal=dev on identical curves: each seed's final π near 1/3, never at the
+    floor, with each seed's own dev-set bias (the summary records it)."""
+    _, summary = run(tmp_path, *SMALL, "seeds=3")
+    assert summary["signal"] == "dev" and summary["reward"] == "cross_lingual_deficit"
+    dev = summary["dev_signal"]
+    assert dev["sequences"] == 64 and dev["bias_sd"] == pytest.approx(0.03 / 8)
+    assert len(dev["bias"]) == 3
+    pi = summary["outcome"]["pi"]
+    assert all(abs(pi[lang]["mean"] - 1 / 3) <= 0.03 and pi[lang]["sd"] <= 0.04 for lang in pi), pi
+    floor = summary["outcome"]["floor_time_second_half"]
+    assert all(floor[lang]["mean"] == 0 for lang in floor), floor

@@ -1,10 +1,11 @@
 """``python src/simulate.py compare=true seeds=10``: every method × preset against the oracles.
 
 For each preset of ``comparison.presets`` and each method of ``comparison.methods`` (a row label
-and its config overrides), run ``seeds`` seeds and write ``compare.md`` (the table: final π,
-mean and worst loss, regret against both oracles in absolute terms and as a fraction of
-uniform's gap, time at the floor, reward SNR; mean ± sd over seeds), ``compare.json`` and one
-π plot per preset (mean π over seeds, every method).
+and its config overrides, ``signal=dev|train`` among them), run ``seeds`` seeds and write
+``compare.md`` (the table: the signal an adaptive method learnt from, final π, its mean
+distance from uniform, mean and worst loss, regret against both oracles in absolute terms and
+as a fraction of uniform's gap, time at the floor, reward SNR; mean ± sd over seeds),
+``compare.json`` and one π plot per preset (mean π over seeds, every method).
 """
 
 from __future__ import annotations
@@ -46,14 +47,18 @@ def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
     methods = {}
     for label, overrides in cfg.comparison.methods.items():
         method_cfg = compose(config_name="simulate", overrides=[*base, *overrides])
-        runs = [run_seed(method_cfg, world, cfg.seed + s)[1] for s in range(cfg.seeds)]
+        mixers, runs = zip(
+            *(run_seed(method_cfg, world, cfg.seed + s) for s in range(cfg.seeds)), strict=True
+        )
         results = [outcome(t, world) for t in runs]
         for r in results:
             for objective in ("mean", "worst"):
                 r[f"regret_{objective}"] = regret(
                     r[objective], best[objective].value, reference[objective]
                 )
-        methods[label] = {"results": results, "pi": np.mean([t.pi for t in runs], axis=0)}
+        signal = runs[0].signal if mixers[0].adaptive else None
+        pi = np.mean([t.pi for t in runs], axis=0)
+        methods[label] = {"results": results, "pi": pi, "signal": signal}
         log.info("%s / %s: %d seeds done", preset, label, cfg.seeds)
     return {"oracles": best, "uniform": reference, "methods": methods}, world
 
@@ -75,22 +80,26 @@ def preset_lines(preset: str, found: dict, world: World) -> list[str]:
     for label, m in found["methods"].items():
         r = m["results"]
         floor = np.array([x["floor_time"] for x in r])  # [seeds, K]
+        pi = np.array([x["pi"] for x in r])  # [seeds, K]
         rows.append(
             {
                 "method": label,
-                "π (" + "/".join(langs) + ")": _fmt_pi(np.mean([x["pi"] for x in r], axis=0)),
+                "signal": m["signal"] or "–",
+                "π (" + "/".join(langs) + ")": _fmt_pi(pi.mean(axis=0)),
+                "mean abs(π − 1/K)": _pm(np.abs(pi - 1 / world.k).mean(axis=1), 3),
                 "mean loss": _pm([x["mean"] for x in r]),
                 "worst loss": _pm([x["worst"] for x in r]),
                 "regret mean": _pm([x["regret_mean"][0] for x in r]),
                 "frac mean": _pm([x["regret_mean"][1] for x in r], 2),
                 "regret worst": _pm([x["regret_worst"][0] for x in r]),
                 "frac worst": _pm([x["regret_worst"][1] for x in r], 2),
+                "closed worst": _pm([1 - x["regret_worst"][1] for x in r], 2),
                 "floor (2nd half, max lang)": _pm(floor.max(axis=1), 2),
                 "reward SNR": _pm([x["snr"] for x in r], 2),
             }
         )
     columns = list(rows[0])
-    lines += markdown_table(columns, rows, text_columns={"method", columns[1]})
+    lines += markdown_table(columns, rows, text_columns={"method", "signal", columns[2]})
     return [*lines, ""]
 
 
@@ -160,4 +169,5 @@ def _json(found: dict, world: World) -> dict:
         },
         "uniform": found["uniform"],
         "methods": {k: [per_seed(r) for r in m["results"]] for k, m in found["methods"].items()},
+        "signals": {k: m["signal"] for k, m in found["methods"].items()},
     }

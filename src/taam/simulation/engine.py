@@ -3,8 +3,14 @@
 Every step draws the B languages of a batch from π with the epoch cap applied as in
 :class:`~taam.data.sampler.MixtureSampler` (a language that cannot take a whole batch more
 leaves π, the rest renormalised), accumulates E[n_i] = Σ_t B·π_t,i, and every
-``update_interval`` steps hands the mixer one :class:`WindowStats`. A window with no cap in
-reach is drawn in one vectorised call.
+``update_interval`` steps closes a training window (its loss: the draws' training loss, with
+the memorisation gap). A window with no cap in reach is drawn in one vectorised call.
+
+The mixer learns as ``taam.model.module.TaamModule`` has it learn: with the training signal
+from every window; with the dev signal (:class:`DevSignal`) from a dev evaluation at the
+windows that end on a multiple of ``every`` steps, every language's held-out loss with the
+run's fixed dev-set bias and the evaluation's noise (full information), n_i and E[n_i] the
+training draws since the previous evaluation. Windows in between only log.
 """
 
 from __future__ import annotations
@@ -18,18 +24,35 @@ from taam.mixer.log import MixerLog
 from taam.simulation.world import World
 
 
+@dataclass(frozen=True)
+class DevSignal:
+    """``signal=dev``: a fixed set of ``sequences`` per language scored every ``every`` steps."""
+
+    every: int
+    sequences: int
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.sequences < 1:
+            raise ValueError(
+                f"signal=dev needs every ≥ 1 and sequences ≥ 1, got {self.every}, {self.sequences}"
+            )
+
+
 @dataclass
 class Trajectory:
     """What a simulated run produced."""
 
     log: MixerLog
     seen: np.ndarray  # sequences per language at the end
-    pi: np.ndarray  # [updates, K]: π after each update
+    pi: np.ndarray  # [updates, K]: π after each mixer update
     at_floor: np.ndarray  # [updates, K] bool (all False for static mixers)
     reward_raw: np.ndarray  # [updates, K]: the raw reward (NaN where none)
     capped: bool  # some language reached the epoch cap
-    steps: np.ndarray  # [updates]: the step each window ended at
-    losses: np.ndarray  # [updates, K]: the window's loss, nats per English-equivalent byte
+    steps: np.ndarray  # [windows]: the step each training window ended at
+    losses: np.ndarray  # [windows, K]: the window's training loss, nats per Eng.-equiv. byte
+    signal: str = "train"  # what the mixer learnt from
+    update_steps: np.ndarray | None = None  # [updates]: the step of each mixer update
+    dev_bias: np.ndarray | None = None  # [K]: the run's fixed relative dev-set bias δ_i
 
 
 def capped_pi(pi: np.ndarray, seen: np.ndarray, world: World) -> np.ndarray:
@@ -68,13 +91,36 @@ def window_stats(
     world: World,
     rng: np.random.Generator,
 ) -> WindowStats:
-    """Σ over the window's steps of the true loss per draw, with noise σ/√n_i, as WindowStats."""
+    """Σ over the window's steps of the training loss per draw (held-out less the memorisation
+    gap), with noise σ/√n_i, as WindowStats."""
     n = counts.sum(axis=0)
-    true = (counts * world.loss(before)).sum(axis=0) / np.maximum(n, 1)
+    true = (counts * world.train_loss(before)).sum(axis=0) / np.maximum(n, 1)
     noisy = true * (1.0 + world.noise * rng.standard_normal(world.k) / np.sqrt(np.maximum(n, 1)))
     tokens = n * world.tokens_per_sequence  # one byte per token: only nats/bytes matters
     nats = noisy / world.byte_premium * tokens  # the mixer multiplies by BP_i again
     return WindowStats(nats=nats, bytes=tokens, tokens=tokens, sequences=n, expected_draws=expected)
+
+
+def dev_stats(
+    seen: np.ndarray,
+    draws: np.ndarray,
+    bias: np.ndarray,
+    dev: DevSignal,
+    world: World,
+    rng: np.random.Generator,
+) -> WindowStats:
+    """A dev evaluation after ``seen``: L_i·(1 + δ_i + σ_dev·z) for every language, on S·T
+    tokens each; n_i and E[n_i] (``draws``, [K, 2]) the training draws since the last one."""
+    loss = world.loss(seen) * (1.0 + bias + world.dev_noise * rng.standard_normal(world.k))
+    tokens = np.full(world.k, float(dev.sequences * world.tokens_per_sequence))
+    return WindowStats(
+        nats=loss / world.byte_premium * tokens,
+        bytes=tokens,
+        tokens=tokens,
+        sequences=draws[:, 0].copy(),
+        expected_draws=draws[:, 1].copy(),
+        signal="dev",
+    )
 
 
 def simulate_mixer(
@@ -83,35 +129,58 @@ def simulate_mixer(
     update_interval: int,
     rng: np.random.Generator,
     mixer_log: MixerLog | None = None,
+    dev: DevSignal | None = None,
 ) -> Trajectory:
-    """Run ``world.steps`` steps (whole windows); return the trajectory."""
+    """Run ``world.steps`` steps (whole windows); return the trajectory.
+
+    ``dev``: learn from dev evaluations (drawn bias δ_i first, once per run); None: from the
+    training windows.
+    """
+    if dev is not None and dev.every % update_interval:
+        raise ValueError(
+            f"signal.every ({dev.every}) must be a multiple of the update interval "
+            f"({update_interval}), as in training"
+        )
     mixer_log = mixer_log or MixerLog(mixer.languages)
-    seen = np.zeros(world.k)
-    pis, floors, raws, ends, losses, capped = [], [], [], [], [], False
+    bias = None if dev is None else world.dev_bias_sd(dev.sequences) * rng.standard_normal(world.k)
+    signal = "train" if dev is None else "dev"
+    seen, draws = np.zeros(world.k), np.zeros((world.k, 2))
+    pis, floors, raws, ends, updates, losses, capped = [], [], [], [], [], [], False
     for start in range(0, world.steps - update_interval + 1, update_interval):
+        step = start + update_interval
         counts, expected, before, hit = draw_window(
             mixer.probs(), seen, world, update_interval, rng
         )
         capped |= hit
         stats = window_stats(counts, expected, before, world, rng)
         seen = seen + stats.sequences
-        ends.append(start + update_interval)
+        ends.append(step)
         losses.append(stats.nats_per_byte() * world.byte_premium)
-        record = mixer.update(start + update_interval, stats)
+        if dev is not None:
+            draws += np.stack([stats.sequences, stats.expected_draws], axis=1)
+            if step % dev.every:
+                continue  # a window between dev evaluations only logs
+            stats = dev_stats(seen, draws, bias, dev, world, rng)
+            draws = np.zeros_like(draws)
+        record = mixer.update(step, stats)
         pi = mixer.probs()
-        mixer_log.append(
-            start + update_interval, int(seen.sum()) * world.tokens_per_sequence, record, pi=pi
-        )
+        tokens = int(seen.sum()) * world.tokens_per_sequence
+        mixer_log.append(step, tokens, record, pi=pi, signal=signal)
+        updates.append(step)
         pis.append(pi)
         floors.append([bool(record.get(f"at_floor_{lang}", 0)) for lang in mixer.languages])
         raws.append([record.get(f"reward_raw_{lang}", np.nan) for lang in mixer.languages])
+    k = world.k
     return Trajectory(
         log=mixer_log,
         seen=seen,
-        pi=np.array(pis),
-        at_floor=np.array(floors, dtype=bool),
-        reward_raw=np.array(raws, dtype=np.float64),
+        pi=np.array(pis).reshape(-1, k),
+        at_floor=np.array(floors, dtype=bool).reshape(-1, k),
+        reward_raw=np.array(raws, dtype=np.float64).reshape(-1, k),
         capped=capped,
         steps=np.array(ends),
         losses=np.array(losses),
+        signal=signal,
+        update_steps=np.array(updates),
+        dev_bias=bias,
     )

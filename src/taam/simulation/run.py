@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from taam.errors import ConfigError
 from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.mixer.base import MixContext, Mixer, StaticMixer
 from taam.mixer.doremi import DoremiMixer
@@ -16,7 +17,7 @@ from taam.mixer.factory import build_mixer, mixer_class
 from taam.mixer.log import MixerLog
 from taam.report.plots import plot_pi
 from taam.run.identity import RunIdentity
-from taam.simulation.engine import Trajectory, simulate_mixer
+from taam.simulation.engine import DevSignal, Trajectory, simulate_mixer
 from taam.simulation.outcomes import outcome
 from taam.simulation.world import World, world_from_config
 
@@ -40,26 +41,45 @@ def mix_context(world: World, seed: int, cache: Path | None) -> MixContext:
     )
 
 
+def dev_signal(cfg: DictConfig) -> DevSignal | None:
+    """``signal=dev``: the dev evaluations the config asks for; ``signal=train``: None."""
+    signal = cfg.signal
+    if signal.name == "train":
+        return None
+    if signal.name != "dev":
+        raise ConfigError(f"signal.name must be dev or train, got {signal.name}")
+    every, interval = signal.get("every"), int(cfg.method.update_interval)
+    if not every or int(every) % interval or int(signal.sequences) < 1:
+        raise ConfigError(
+            f"signal=dev needs signal.every, a multiple of method.update_interval ({interval}), "
+            f"and signal.sequences ≥ 1; got every={every}, sequences={signal.sequences}."
+        )
+    return DevSignal(every=int(every), sequences=int(signal.sequences))
+
+
 def run_seed(
     cfg: DictConfig, world: World, seed: int, window: int = 50
 ) -> tuple[Mixer, Trajectory]:
-    """Build ``cfg.method`` (with ``cfg.reward``) and run it in ``world`` with ``seed``.
+    """Build ``cfg.method`` (with ``cfg.reward``) and run it in ``world`` with ``seed``, learning
+    from ``cfg.signal`` as training would (a mixer refuses a signal it cannot learn from).
 
     DoReMi without a ``reference_run`` gets its reference here: uniform π in the same world with
-    the same seed and windows, its window losses by step (as a training run reads them from the
-    uniform run's metrics.csv).
+    the same seed and windows, its training window losses by step (as a training run reads them
+    from the uniform run's metrics.csv).
     """
     context = mix_context(world, seed, cache_dir(cfg))
     if mixer_class(cfg.method) is DoremiMixer and not cfg.method.mixer.get("reference_run"):
         mixer = doremi_against_uniform(cfg, world, seed, context)
     else:
         mixer = build_mixer(cfg.method, cfg.reward, context)
+    mixer.check_signal(str(cfg.signal.name))
     trajectory = simulate_mixer(
         mixer,
         world,
         update_interval=cfg.method.update_interval,
         rng=np.random.default_rng(seed),
         mixer_log=MixerLog(world.languages, window=window),
+        dev=dev_signal(cfg),
     )
     return mixer, trajectory
 
@@ -103,6 +123,7 @@ def simulate(cfg: DictConfig) -> Path:
         **identity.record(),
         "simulation": cfg.simulation.name,
         "seeds": cfg.seeds,
+        "dev_signal": _dev_record(cfg, world, runs),
         "steps": world.steps,
         "updates": len(first.log.rows),
         "floor": mixer.floor,
@@ -123,6 +144,21 @@ def simulate(cfg: DictConfig) -> Path:
         write_json(tmp / "summary.json", summary)
     log.info("simulated %d × %d steps in %.2f s -> %s", cfg.seeds, world.steps, wall_clock, out)
     return out
+
+
+def _dev_record(cfg: DictConfig, world: World, runs: list) -> dict | None:
+    """signal=dev: the dev set (S, T, sd of its bias) and each seed's drawn bias δ_i."""
+    dev = dev_signal(cfg)
+    if dev is None:
+        return None
+    return {
+        "every": dev.every,
+        "sequences": dev.sequences,
+        "tokens_per_sequence": world.tokens_per_sequence,
+        "bias_sd": world.dev_bias_sd(dev.sequences),
+        "noise": world.dev_noise,
+        "bias": [dict(zip(world.languages, t.dev_bias.tolist(), strict=True)) for _, t in runs],
+    }
 
 
 def _mean_sd(results: list[dict], languages: tuple[str, ...]) -> dict:
