@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests_support import ROOT
+from tests_support import ROOT, compose_config
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +218,11 @@ def test_parse_mo_reads_contexts_and_plurals(builder):
         (None, "One file", "Een bestand"),
         ("ctx", "Open", "Openen"),
     ]
+
+
+def test_data_config_reads_the_built_folders_with_the_sample_settings(monkeypatch):
+    monkeypatch.setenv("TAAM_CORPUS_DIR", "/corpora/l10n")
+    l10n, sample = compose_config(["data=l10n"]).data, compose_config([]).data
+    assert dict(l10n.source) == {lang: f"/corpora/l10n/{lang}" for lang in ("eng", "nld", "zho")}
+    for key in ("tokenizer", "dev_fraction", "heldout_fraction", "languages"):
+        assert l10n[key] == sample[key]
