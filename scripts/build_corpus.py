@@ -75,7 +75,7 @@ SOURCES: tuple[Source, ...] = (
         "pretix",
         "2026.8.0",
         "a78932e698778d873530d67f25a57c28d1c09b1bfb1a22ec817c00d90397db85",
-        "AGPL-3.0-or-later (with additional terms)",
+        "AGPL-3.0 (with additional terms under its section 7)",
         ("nl", "zh_Hans"),
     ),
     Source(
