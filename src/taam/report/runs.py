@@ -187,11 +187,22 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _read_csv(path: Path) -> list[dict[str, float | None]]:
+def _read_csv(path: Path) -> list[dict[str, float | str | None]]:
+    """Rows of numbers (None for an empty cell); text columns such as mixer.csv's ``signal``
+    stay text."""
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8") as f:
-        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _cell(value: str) -> float | str | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _read_results(path: Path) -> dict[str, dict]:
