@@ -172,7 +172,11 @@ CASES: dict[str, tuple[str, list[str], str]] = {
     "lambda 1": ("train", ["reward.policy.lam=1"], "reward.policy.lam must be a number in [0, 1)"),
     "anchor": ("train", ["reward.policy.anchor=zero"], "reward.policy.anchor must be init"),
     "rescale": ("train", ["reward.rescale=zscore"], "reward.rescale must be"),
-    "accounting": ("train", ["reward.accounting=batch"], "reward.accounting must be"),
+    "accounting": (
+        "train",
+        ["objective=mean", "reward.accounting=batch"],
+        "reward.accounting must be",
+    ),
     # -- train: names --------------------------------------------------------------------
     "method typo": ("train", ["method=pstr"], "error: method=pstr is not an option of method; did"),
     "method typo in a sweep": (

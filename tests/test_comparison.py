@@ -126,6 +126,7 @@ def test_runs_that_differ_in_more_than_their_seed_are_never_averaged(tmp_path):
                 "mixer": {"_target_": "taam.mixer.exp3.Exp3Mixer.from_context"},
             },
             "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
+            "signal": {"name": "dev"},
             "data": {"languages": LANGS},
             "train": {"max_steps": max_steps, "lr": 0.003},
         }
@@ -143,16 +144,16 @@ def test_runs_that_differ_in_more_than_their_seed_are_never_averaged(tmp_path):
     runs, _ = summarize(str(tmp_path), [], None)
     rows = {row["label"]: row for row in method_rows(runs, LANGS)}
     assert set(rows) == {
-        "Pstar-cld [train.max_steps=60]",
-        "Pstar-cld [train.max_steps=120]",
+        "Pstar-cld-dev [train.max_steps=60]",
+        "Pstar-cld-dev [train.max_steps=120]",
     }
-    assert rows["Pstar-cld [train.max_steps=60]"]["seeds"] == 2
-    assert rows["Pstar-cld [train.max_steps=60]"]["bpb_final_eng_mean"] == pytest.approx(5.1)
-    assert rows["Pstar-cld [train.max_steps=120]"]["bpb_final_eng_mean"] == pytest.approx(4.1)
-    assert unaveraged(runs) == {"Pstar-cld": ["train.max_steps"]}
+    assert rows["Pstar-cld-dev [train.max_steps=60]"]["seeds"] == 2
+    assert rows["Pstar-cld-dev [train.max_steps=60]"]["bpb_final_eng_mean"] == pytest.approx(5.1)
+    assert rows["Pstar-cld-dev [train.max_steps=120]"]["bpb_final_eng_mean"] == pytest.approx(4.1)
+    assert unaveraged(runs) == {"Pstar-cld-dev": ["train.max_steps"]}
     summary = (tmp_path / "summary.md").read_text()
-    assert "| Pstar-cld [train.max_steps=60] | 2 |" in summary
+    assert "| Pstar-cld-dev [train.max_steps=60] | 2 |" in summary
     assert (
-        "Not averaged (the runs differ in more than their seed): Pstar-cld: train.max_steps."
+        "Not averaged (the runs differ in more than their seed): Pstar-cld-dev: train.max_steps."
         in summary
     )

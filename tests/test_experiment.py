@@ -30,7 +30,9 @@ def test_babylm2026_is_the_published_configuration(cfg):
     assert cfg.train.epoch_cap == 10
     assert milestone_name(babylm_milestones(planned / 1e6)[-1]) == "chck_600M"
     assert cfg.trainer.precision == "bf16-mixed" and cfg.trainer.accelerator == "gpu"
-    assert resolve_run_dir(cfg, RunIdentity.of(cfg)).name.endswith("_babylm2026_Pstar-nel_seed1337")
+    assert resolve_run_dir(cfg, RunIdentity.of(cfg)).name.endswith(
+        "_babylm2026_Pstar-cld-dev_seed1337"
+    )
 
 
 def test_babylm2026_model_has_about_100m_parameters(cfg):

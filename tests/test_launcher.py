@@ -142,7 +142,7 @@ def test_a_preempted_submitit_job_is_requeued_and_resumes_exactly(tiny_overrides
     command = [*train, "-m", *launcher, *base, f"hydra.sweep.dir={sweep_dir}"]
     sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 180
-    while not list(sweep_dir.glob("*_Pstar-nel_seed4/last.ckpt")) and time.time() < deadline:
+    while not list(sweep_dir.glob("*_Pstar-*_seed4/last.ckpt")) and time.time() < deadline:
         assert sweep.poll() is None, sweep.stdout.read().decode()[-3000:]
         time.sleep(0.02)
     [controller] = [int(p.name) for p in (sweep_dir / ".submitit").iterdir() if p.name.isdigit()]
@@ -151,7 +151,7 @@ def test_a_preempted_submitit_job_is_requeued_and_resumes_exactly(tiny_overrides
     output = sweep.communicate(timeout=180)[0].decode()
     assert sweep.returncode == 0, output[-3000:]
 
-    [run] = sweep_dir.glob("*_Pstar-nel_seed4")
+    [run] = sweep_dir.glob("*_Pstar-*_seed4")
     summary = json.loads((run / "summary.json").read_text())
     first, second = summary["attempts"]
     assert first["status"] == "interrupted" and second["resume"] is True

@@ -37,18 +37,19 @@ def test_columns_have_a_fixed_order():
         "loss_smoothed_nats_per_eng_byte_{}",
         "at_floor_{}",
     ]
-    expected = ["step", "exposures_tokens"]
+    expected = ["step", "exposures_tokens", "signal"]
     expected += [c.format("eng") for c in per_language] + [c.format("zho") for c in per_language]
     assert mixer_columns(LANGS) == expected
 
 
 def test_static_rows_hold_pi_only(tmp_path):
     log = MixerLog(LANGS)
-    log.append(10, 320, {}, pi=np.array([0.25, 0.75]))
+    log.append(10, 320, {}, pi=np.array([0.25, 0.75]), signal="dev")
     path = log.write(tmp_path / "mixer.csv")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    filled = {"step": "10", "exposures_tokens": "320", "pi_eng": "0.25", "pi_zho": "0.75"}
+    filled = {"step": "10", "exposures_tokens": "320", "signal": "dev"}
+    filled |= {"pi_eng": "0.25", "pi_zho": "0.75"}
     assert rows == [dict.fromkeys(mixer_columns(LANGS), "") | filled]
     assert log.time_at_floor() == {"eng": 0.0, "zho": 0.0}
 

@@ -72,8 +72,8 @@ def test_the_notebook_runs_on_a_tiny_sweep(tiny_overrides, tmp_path, monkeypatch
     assert not [out for out in outputs if out.output_type == "error"]
     assert sum("image/png" in out.get("data", {}) for out in outputs) == 2  # π and BPB figures
     printed = "".join(out.get("text", "") for out in outputs)
-    assert "4 runs, 2 methods: Exp3-nel, ODM" in printed
+    assert "4 runs, 2 methods: Exp3-cld-dev, ODM-train" in printed
     [table] = [
         out.data["text/markdown"] for out in outputs if "text/markdown" in out.get("data", {})
     ]
-    assert "| Exp3-nel | 2 |" in table and "| ODM | 2 |" in table
+    assert "| Exp3-cld-dev | 2 |" in table and "| ODM-train | 2 |" in table

@@ -19,12 +19,14 @@ DAY = dt.date(2026, 11, 26)
 @pytest.mark.parametrize(
     ("overrides", "name"),
     [
-        (["method=pstar", "seed=1337"], "2026-11-26_Pstar-nel_seed1337"),
+        (["method=pstar", "seed=1337"], "2026-11-26_Pstar-cld-dev_seed1337"),
+        (["method=pstar", "objective=mean", "signal=train"], "2026-11-26_Pstar-nel-train_seed1"),
         (
             ["experiment=babylm2026", "method=pstar", "seed=1337"],
-            "2026-11-26_babylm2026_Pstar-nel_seed1337",
+            "2026-11-26_babylm2026_Pstar-cld-dev_seed1337",
         ),
-        (["method=odm", "reward=cross_lingual_deficit"], "2026-11-26_ODM_seed1"),
+        (["method=odm", "reward=cross_lingual_deficit"], "2026-11-26_ODM-train_seed1"),
+        (["method=odm_validation"], "2026-11-26_ODMValidation-dev_seed1"),
         (["method=uniform", "preset=mine"], "2026-11-26_mine_Uniform_seed1"),
     ],
 )
@@ -33,12 +35,17 @@ def test_run_names_carry_the_preset_and_the_reward_only_where_it_is_used(overrid
 
 
 def test_the_identity_record_names_the_reward_only_for_methods_that_learn_from_it():
-    assert RunIdentity.of(compose_config(["method=exp3"])).record() == {
+    assert RunIdentity.of(compose_config(["method=exp3", "objective=mean"])).record() == {
         "method": "Exp3",
         "reward": "normalized_excess_loss",
+        "objective": "mean",
+        "signal": "dev",
         "seed": 1,
     }
-    assert RunIdentity.of(compose_config(["method=odm"])).record()["reward"] is None
+    odm = RunIdentity.of(compose_config(["method=odm"])).record()
+    assert odm["reward"] is None and odm["objective"] is None and odm["signal"] == "train"
+    static = RunIdentity.of(compose_config(["method=uniform"])).record()
+    assert static["signal"] is None  # a static π steers by nothing
 
 
 def saved_run(tmp_path, overrides: list[str]):
@@ -58,8 +65,8 @@ def test_a_resume_may_change_the_reward_only_where_the_method_ignores_it(tmp_pat
     cfg = compose_config(["method=odm", "reward=cross_lingual_deficit"])
     check_resume(odm, cfg, RunIdentity.of(cfg), "k")
     exp3 = saved_run(tmp_path / "exp3", ["method=exp3"])
-    with pytest.raises(RunDirError, match="reward normalized_excess_loss → cross_lingual_deficit"):
-        cfg = compose_config(["method=exp3", "reward=cross_lingual_deficit"])
+    with pytest.raises(RunDirError, match="reward cross_lingual_deficit → normalized_excess_loss"):
+        cfg = compose_config(["method=exp3", "objective=mean"])
         check_resume(exp3, cfg, RunIdentity.of(cfg), "k")
     with pytest.raises(RunDirError, match="data/tokenizer k → other"):
         cfg = compose_config(["method=exp3"])

@@ -68,11 +68,11 @@ def test_a_method_without_reward_runs_only_with_the_first_reward(tmp_path):
 def test_run_dirs_of_a_sweep_name_the_swept_keys_the_run_name_lacks(tmp_path):
     cfg = compose_config(["method=exp3", "reward=cross_lingual_deficit", "seed=1"])
     plain = job_run_dir(cfg, job(tmp_path, "exp3", "cross_lingual_deficit"), AXES)
-    assert plain.parent == tmp_path and plain.name.endswith("_Exp3-cld_seed1")
+    assert plain.parent == tmp_path and plain.name.endswith("_Exp3-cld-dev_seed1")
     axes = {**AXES, "train.lr": ["0.001", "0.003"], "data.source.nld": ["/a/b", "/c"]}
     extra = job(tmp_path, "exp3", "cross_lingual_deficit", "train.lr=0.001", "data.source.nld=/a/b")
     named = job_run_dir(cfg, extra, axes)
-    assert named.name.endswith("_Exp3-cld_seed1_train.lr-0.001_data.source.nld--a-b")
+    assert named.name.endswith("_Exp3-cld-dev_seed1_train.lr-0.001_data.source.nld--a-b")
 
 
 def test_a_failed_job_is_recorded_and_the_next_one_runs(tmp_path):
@@ -92,7 +92,9 @@ def test_a_failed_job_is_recorded_and_the_next_one_runs(tmp_path):
     assert [p.name for p in (tmp_path / FAILURES_DIR).iterdir()] == ["4.json"]  # its own file
     [failure] = read_failures(tmp_path)
     assert failure["job"] == 4 and failure["error"] == "DataError: the budget is too small"
-    assert failure["run_dir"].endswith("_Exp3-nel_seed1") and "Traceback" in failure["traceback"]
+    assert (
+        failure["run_dir"].endswith("_Exp3-nel-dev_seed1") and "Traceback" in failure["traceback"]
+    )
 
     cfg = compose_config(["method=exp3", "reward=cross_lingual_deficit", "seed=1"])
     assert (
@@ -172,12 +174,12 @@ def test_a_sweep_gives_a_run_dir_per_job_and_one_summary(tiny_overrides, shared_
     assert log.count("skipped: method ODM learns from no reward") == 2
     runs = sorted(p.name.split("_", 1)[1] for p in sweep_dir.iterdir() if p.is_dir())
     assert runs == [
-        "Exp3-cld_seed1",
-        "Exp3-cld_seed2",
-        "Exp3-nel_seed1",
-        "Exp3-nel_seed2",
-        "ODM_seed1",
-        "ODM_seed2",
+        "Exp3-cld-dev_seed1",
+        "Exp3-cld-dev_seed2",
+        "Exp3-nel-dev_seed1",
+        "Exp3-nel-dev_seed2",
+        "ODM-train_seed1",
+        "ODM-train_seed2",
     ]
     assert not (sweep_dir / "failures.jsonl").exists()
     assert json.loads((sweep_dir / "sweep.json").read_text())["axes"]["seed"] == ["1", "2"]
@@ -200,12 +202,12 @@ def test_a_sweep_gives_a_run_dir_per_job_and_one_summary(tiny_overrides, shared_
             float(row[f"bpb_final_{lang}"]) for lang in ("eng", "nld", "zho")
         )
     by_method = {r["label"]: r for r in read_csv(sweep_dir / "summary_by_method.csv")}
-    assert set(by_method) == {"Exp3-cld", "Exp3-nel", "ODM"}
+    assert set(by_method) == {"Exp3-cld-dev", "Exp3-nel-dev", "ODM-train"}
     assert all(r["seeds"] == "2" for r in by_method.values())
-    cld = [float(r["pi_zho"]) for r in jobs if "_Exp3-cld_" in r["run"]]
-    assert float(by_method["Exp3-cld"]["pi_zho_mean"]) == pytest.approx(sum(cld) / 2)
+    cld = [float(r["pi_zho"]) for r in jobs if "_Exp3-cld-dev_" in r["run"]]
+    assert float(by_method["Exp3-cld-dev"]["pi_zho_mean"]) == pytest.approx(sum(cld) / 2)
     table = (sweep_dir / "summary.md").read_text()
-    assert "## By configuration (mean ± sd over seeds)" in table and "| Exp3-cld | 2 |" in table
+    assert "## By configuration (mean ± sd over seeds)" in table and "| Exp3-cld-dev | 2 |" in table
     for png in ("pi_by_method.png", "bpb_by_method.png"):
         assert (sweep_dir / "plots" / png).stat().st_size > 10_000
 

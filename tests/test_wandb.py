@@ -70,8 +70,8 @@ def test_mode_is_offline_without_an_api_key(monkeypatch):
 def test_runs_are_grouped_by_method_and_tagged():
     cfg = compose_config(["method=pstar", "reward=cross_lingual_deficit", "seed=3"])
     assert run_tags(RunIdentity.of(cfg)) == (
-        "Pstar-cld",
-        ["Pstar", "cross_lingual_deficit", "seed3"],
+        "Pstar-cld-dev",
+        ["Pstar", "cross_lingual_deficit", "dev", "seed3"],
     )
     assert run_tags(RunIdentity.of(compose_config(["method=uniform", "seed=3"]))) == (
         "Uniform",
@@ -86,7 +86,7 @@ def test_offline_runs_hold_the_pi_history_one_wandb_run_per_run(tiny_overrides, 
     run_dirs = [
         train(compose_config([*tiny_overrides, "logger=wandb", *overrides]))
         for overrides in (
-            ["method=pstar", "seed=1", "method.mixer.warmup_steps=0"],
+            ["method=pstar", "seed=1", "method.mixer.warmup_steps=0", "signal.every=5"],
             ["method=uniform", "seed=2"],
         )
     ]
@@ -116,9 +116,9 @@ def test_offline_runs_hold_the_pi_history_one_wandb_run_per_run(tiny_overrides, 
             assert row["exposures_tokens"] == float(expected["exposures_tokens"])
         tables = {key.split("/")[0] for row in rows for key in row if key.endswith("/_type")}
         assert {"ledger", "mixer", "pi_over_exposures_table"} <= tables
-        if run_dir.name.endswith("_Pstar-nel_seed1"):
-            assert run.run_group == "Pstar-nel"
-            assert list(run.tags) == ["Pstar", "normalized_excess_loss", "seed1"]
+        if run_dir.name.endswith("_Pstar-cld-dev_seed1"):
+            assert run.run_group == "Pstar-cld-dev"
+            assert list(run.tags) == ["Pstar", "cross_lingual_deficit", "dev", "seed1"]
             assert {"prior", "prior_distance"} <= tables
             assert {f"reward_{lang}" for lang in ("eng", "nld", "zho")} <= set(logged[-1])
             pi = [[row[f"pi_{lang}"] for lang in ("eng", "nld", "zho")] for row in logged]

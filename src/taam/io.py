@@ -172,3 +172,19 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_csv_rows(path: str | Path) -> list[dict[str, float | str | None]]:
+    """The rows of a CSV the project wrote: numbers as floats, empty cells as None, and text
+    columns (mixer.csv's ``signal``) as text."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        return [{key: _cell(value) for key, value in row.items()} for row in csv.DictReader(f)]
+
+
+def _cell(value: str) -> float | str | None:
+    if value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value

@@ -15,7 +15,6 @@ W&B run, so a multirun gives one W&B run per job.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from taam.io import read_csv_rows
 from taam.run.identity import RunIdentity
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ def wandb_mode(setting: str) -> str:
 
 
 def run_tags(run: RunIdentity) -> tuple[str, list[str]]:
-    """The W&B group (method plus reward tag) and tags (method, reward, seed) of a run."""
-    tags = [run.method, run.reward, f"seed{run.seed}"]
+    """The W&B group (the run name's method part) and tags (method, reward, signal, seed)."""
+    tags = [run.method, run.reward, run.signal, f"seed{run.seed}"]
     return run.label, [tag for tag in tags if tag]
 
 
@@ -138,8 +138,7 @@ def mixer_media(path: Path, floor: float | None) -> dict[str, Any]:
     """``mixer``: mixer.csv as a table; ``pi_over_exposures``: π per language (and the floor)."""
     if not path.exists():
         return {}
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    rows = read_csv_rows(path)
     if not rows:
         return {}
     languages = [c.removeprefix("pi_") for c in rows[0] if c.startswith("pi_")]
@@ -161,7 +160,3 @@ def mixer_media(path: Path, floor: float | None) -> dict[str, Any]:
 
 def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _number(cell: str) -> float | None:
-    return float(cell) if cell != "" else None

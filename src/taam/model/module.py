@@ -192,8 +192,9 @@ class TaamModule(L.LightningModule):
     def close_window(self) -> None:
         """Reduce the window over ranks, log it, update the mixer, and start a new window.
 
-        signal=train: the mixer learns from this window. signal=dev: it learns from the dev set,
-        scored at the windows that end on a multiple of ``dev.every`` (the others only log).
+        signal=train: the mixer learns from this window. signal=dev: the dev set is scored at
+        the windows that end on a multiple of ``dev.every`` and an adaptive mixer learns from it
+        (its other windows only log); a static mixer's rows follow the windows.
         """
         step = self.sampler.step
         window = self.trainer.strategy.reduce(self.window.clone(), reduce_op="sum")
@@ -202,18 +203,20 @@ class TaamModule(L.LightningModule):
         stats = WindowStats.from_matrix(window, self.sampler.close_window())
         self.window.zero_()
         self.window_losses = window_losses(stats, self.mixer.languages)  # for the console
-        signal = stats
+        signal, dev = stats, None
         if self.dev is not None:
             self.draws_since_dev += np.stack([stats.sequences, stats.expected_draws], axis=1)
-            signal = self.dev_stats() if step % self.dev.every == 0 else None
+            dev = self.dev_stats() if step % self.dev.every == 0 else None
+            if self.mixer.adaptive:  # a static π learns nothing: its rows follow the windows
+                signal = dev
         record = self.mixer.update(step, signal) if signal is not None else None
         self.pi_history.append((step, self.mixer.probs().tolist()))
         if self.trainer.is_global_zero:  # straight to the loggers, keyed by the sampler's step
             # the mixer's record (rewards raw and rescaled, smoothed loss, at-floor) with the
             # window's metrics (π after the update) and, at a dev evaluation, the dev losses
             metrics = {**(record or {}), **self.window_metrics(stats)}
-            if signal is not None and signal.full_information:
-                metrics |= dev_metrics(signal, self.mixer.languages)
+            if dev is not None:
+                metrics |= dev_metrics(dev, self.mixer.languages)
             for logger in self.trainer.loggers:
                 logger.log_metrics(metrics, step=step)
                 logger.save()

@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import ComparisonError
+from taam.io import read_csv_rows
 from taam.mixer.factory import mixer_class
 from taam.run.identity import RunIdentity, flat_config
 from taam.run.status import FINISHED, outcome, read_summary
@@ -43,7 +44,7 @@ class RunRecord:
     path: Path
     method: str
     reward: str | None
-    label: str  # the method part of the run name: Method, or Method-<reward tag>
+    label: str  # the method part of the run name: Method[-<reward tag>][-<signal>]
     seed: int | None
     status: str  # completed / stopped / failed, or incomplete (no summary.json yet)
     languages: list[str]
@@ -98,13 +99,14 @@ def load_run(path: str | Path) -> RunRecord:
     method = summary.get("method") or config.method.name
     reward = summary["reward"] if "reward" in summary else _config_reward(config)
     tag = config.reward.get("tag", reward) if config is not None and reward else reward
+    signal = summary["signal"] if "signal" in summary else _config_signal(config)
     results = _read_results(path / "eval" / "results.csv")
     ledger = _read_json(path / "ledger.json")
     return RunRecord(
         path=path,
         method=method,
         reward=reward,
-        label=f"{method}-{tag}" if reward else method,
+        label="-".join(part for part in (method, tag if reward else None, signal) if part),
         seed=summary.get("seed", config.seed if config is not None else None),
         status=outcome(path),
         languages=list(summary.get("languages") or config.data.languages),
@@ -183,26 +185,16 @@ def _config_reward(config: DictConfig | None) -> str | None:
     return None if config is None else RunIdentity.of(config).reward
 
 
+def _config_signal(config: DictConfig | None) -> str | None:
+    return None if config is None else RunIdentity.of(config).signal
+
+
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _read_csv(path: Path) -> list[dict[str, float | str | None]]:
-    """Rows of numbers (None for an empty cell); text columns such as mixer.csv's ``signal``
-    stay text."""
-    if not path.exists():
-        return []
-    with path.open(newline="", encoding="utf-8") as f:
-        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _cell(value: str) -> float | str | None:
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return value
+    return read_csv_rows(path) if path.exists() else []
 
 
 def _read_results(path: Path) -> dict[str, dict]:

@@ -73,7 +73,8 @@ class RunReporter(L.Callback):
     def on_update(self, step: int, stats: WindowStats, record: dict[str, float]) -> None:
         """One window closed: a row of mixer.csv (π after the update)."""
         exposures = int(self.sampler.exposures_tokens().sum())
-        self.mixer_log.append(step, exposures, record, pi=self.mixer.probs(), signal=stats.signal)
+        signal = stats.signal if self.mixer.adaptive else ""  # a static π learns from nothing
+        self.mixer_log.append(step, exposures, record, pi=self.mixer.probs(), signal=signal)
 
     def flush(self) -> None:
         """Write mixer.csv as it stands (called with every last.ckpt)."""
