@@ -32,9 +32,10 @@ def main() -> None:
         note = (
             f"{command}\n"
             "L_i(n) = a_i + b_i·(n + 1)^(−c_i), the held-out loss: least squares on the dev losses\n"
-            "(dev_bpb_<lang>, nats per English-equivalent byte) against the sequences seen, divided\n"
-            "by 1 + dev_offset_i (the run's dev set against its training text in epoch 1). Training\n"
-            "windows: L_i·(1 − b·max(0, e − 1)^p) (memorisation). taam.simulation.fit; the run's scale."
+            "(dev_bpb_<lang>, nats per English-equivalent byte; scored as the evaluation scores)\n"
+            "against the sequences seen. Training windows: L_i·(1 − b·max(0, e − 1)^p)·(1 + o_i)\n"
+            "(memorisation; o_i: the token stream's scoring offset, train_offset).\n"
+            "taam.simulation.fit; the run's scale."
         )
     else:
         note = (

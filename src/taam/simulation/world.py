@@ -107,6 +107,10 @@ class World:
     epoch_cap: float
     memorisation: Memorisation = Memorisation()  # the training loss's gap below L_i
     dev_noise: float = 0.0  # σ_dev: relative std of one dev evaluation around L_i(1 + δ_i)
+    # o_i: training windows are scored as the token stream (EOS and BOS targets, whose nats
+    # have no bytes; windows that cut documents), held-out text document by document: the
+    # training loss is L_i·(1 − g(e_i))·(1 + o_i). None: no offset.
+    train_offset: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -126,9 +130,11 @@ class World:
         return self.curves(self.effective(seen))
 
     def train_loss(self, seen: np.ndarray) -> np.ndarray:
-        """The training loss L_i·(1 − g(e_i)) of the draws at exposures ``seen`` (no noise)."""
+        """The training loss L_i·(1 − g(e_i))·(1 + o_i) of the draws at exposures ``seen``
+        (no noise)."""
         seen = np.asarray(seen, dtype=np.float64)
-        return self.loss(seen) * (1.0 - self.memorisation(seen / self.unique_sequences))
+        loss = self.loss(seen) * (1.0 - self.memorisation(seen / self.unique_sequences))
+        return loss if self.train_offset is None else loss * (1.0 + self.train_offset)
 
     def dev_bias_sd(self, sequences: int) -> float:
         """sd(δ_i) = σ_tok/√(S·T) = σ/√S: a fixed dev set of S sequences of T tokens."""
@@ -166,4 +172,9 @@ def world_from_config(
         epoch_cap=float(epoch_cap),
         memorisation=Memorisation.from_config(sim.get("memorisation")),
         dev_noise=float(sim.get("dev_noise", 0.0) or 0.0),
+        train_offset=(
+            np.array([float(sim.train_offset[lang]) for lang in languages])
+            if sim.get("train_offset")
+            else None
+        ),
     )
