@@ -119,7 +119,7 @@ def test_unknown_rescaling_or_accounting_is_refused():
 @pytest.mark.parametrize(
     ("name", "cls", "tag", "rescale"),
     [
-        ("normalized_excess_loss", NormalizedExcessLoss, "nel", "reservoir"),
+        ("normalized_excess_loss", NormalizedExcessLoss, "nel", "forgetting"),
         ("cross_lingual_deficit", CrossLingualDeficit, "cld", "none"),
     ],
 )
@@ -147,3 +147,44 @@ def test_forgetting_reservoir_follows_a_shrinking_reward_that_the_reservoir_clip
         out = np.array([rescaling(r) for r in rewards])[50:]
         late[name] = ((out > 0) & (out < 1)).mean()
     assert late["reservoir"] < 0.1 and late["forgetting"] > 0.5, late
+
+
+def rescaled_inside(out) -> float:
+    """Fraction of the second half's rescaled rewards strictly inside (0, 1) (mixer.csv)."""
+    import csv
+
+    with open(out / "mixer.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    half = rows[len(rows) // 2 :]
+    langs = ("eng", "nld", "zho")
+    values = [float(r[f"reward_{g}"]) for r in half for g in langs if r[f"reward_{g}"]]
+    return sum(0 < v < 1 for v in values) / len(values)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_forgetting_reservoir_keeps_v1_responding_where_the_reservoir_froze(tmp_path, seed):
+    """Issue #23, `python src/simulate.py method=pstar reward=normalized_excess_loss
+    simulation=fitted signal=train seed=S`: the whole-history reservoir clips most of the second
+    half's v1 rewards to 0 (π stops responding); v1's default, the forgetting reservoir, keeps at
+    least half of them strictly inside (0, 1). (Real URIEL prior: lang2vec ships its data.)"""
+    from hydra import compose, initialize_config_dir
+
+    from taam.simulation.run import simulate
+    from tests_support import CONFIGS
+
+    def inside(name: str, *extra: str) -> float:
+        overrides = [
+            "method=pstar",
+            "reward=normalized_excess_loss",
+            "signal=train",
+            "simulation=fitted",
+            f"seed={seed}",
+            f"output_dir={tmp_path / name}",
+            f"cache_dir={tmp_path / 'cache'}",
+            *extra,
+        ]
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            return rescaled_inside(simulate(compose(config_name="simulate", overrides=overrides)))
+
+    assert inside("reservoir", "reward.rescale=reservoir") < 0.45
+    assert inside("default") >= 0.5

@@ -74,6 +74,7 @@ def test_published_window_accounting_starves_a_language_even_when_all_are_identi
         "signal=train",
         "reward.accounting=window",
         "reward.rescale=rolling",
+        "reward.policy.eta=0.2",
     ]
     out, summary = run(tmp_path, *SMALL, "simulation.steps=3000", *published, "seeds=2")
     floor = summary["outcome"]["floor_time_second_half"]
