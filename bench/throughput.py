@@ -13,8 +13,10 @@ In one process and on the same model config and batch size it times
 
 It prints one JSON line per loop, then a markdown table: tokens/s, MFU (6N + 12·L·H·Q·T FLOPs
 per token against the GPU's dense bf16 peak; see the README), peak memory, and for TAAM the
-ratio (b)/(a), the share of step time spent drawing batches and in sampler + mixer, and the
-projected minutes for 655,360,000 exposures. Warm-up steps are excluded. The device is
+ratio (b)/(a), the share of step time spent drawing batches and in sampler + mixer, the dev
+signal's cost (one scoring of the dev set, every ``DEV_EVERY`` steps here, against the
+training step: ``dev_cost`` is that cost at the default ``signal.every``), and the projected
+minutes for 655,360,000 exposures. Warm-up steps are excluded. The device is
 synchronised only where the timed steps start and end, so each loop's data draw overlaps the
 work already queued, as in a run; no export may fall in the timed steps (by default 30 steps
 in all, under the first milestone at 1M exposures).
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import AutoTokenizer, PreTrainedModel
 
@@ -43,10 +46,13 @@ from taam.data.prepare import prepare_data
 from taam.data.sampler import MixtureSampler
 from taam.mixer.exp3 import Exp3Mixer
 from taam.model.build import build_model, count_parameters
+from taam.model.module import TaamModule
 from taam.report.markdown import markdown_table
 from taam.run.training import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+DEV_EVERY = 10  # the dev set is scored every 10 steps here, so that the timed steps hold some
+DEFAULT_EVERY = int(OmegaConf.load(CONFIGS / "signal" / "dev.yaml").every)  # signal.every
 EXPOSURES = 655_360_000  # the BabyLM run: 20,000 steps × 64 × 512 tokens
 # Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's data sheets, matched in this order.
 PEAK_BF16_FLOPS = {"H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200": 989e12}
@@ -62,6 +68,7 @@ def config(preset: str, steps: int, run_dir: Path, cache: Path, compile_model: b
         f"model={p['model']}",
         f"trainer={p['trainer']}",
         "method=pstar",
+        f"signal.every={DEV_EVERY}",
         f"train.global_batch={p['global_batch']}",
         f"train.max_steps={steps}",
         f"train.checkpoint_every_steps={10**9}",
@@ -186,14 +193,23 @@ def run_taam(cfg, warmup: int, steps: int, device: torch.device) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     # pstar builds an Exp3Mixer, whose update overrides the base class's: time that one.
-    with timed(MixtureSampler, "draw", totals), timed(Exp3Mixer, "update", totals):
+    with (
+        timed(MixtureSampler, "draw", totals),
+        timed(Exp3Mixer, "update", totals),
+        timed(TaamModule, "dev_stats", totals),
+    ):
         train(cfg, callbacks=[timer])
-    step_s = timer.step_s()
+    evaluations = (warmup + steps) // DEV_EVERY
+    dev_s = totals.get("dev_stats", 0.0) / evaluations if evaluations else None  # one scoring
+    # the timed steps hold steps // DEV_EVERY scorings: the training step without them
+    step_s = timer.step_s() - (dev_s or 0.0) * (steps // DEV_EVERY) / steps
     draw, update = (totals.get(name, 0.0) / (warmup + steps) for name in ("draw", "update"))
     return {
         "step_s": step_s,
         "draw_share": draw / step_s,
         "overhead_share": (draw + update) / step_s,
+        "dev_eval_s": dev_s,
+        "dev_cost": None if dev_s is None else dev_s / (DEFAULT_EVERY * step_s),
         "memory_gb": peak_memory_gb(device),
     }
 
@@ -265,6 +281,7 @@ TABLE = {
     "ratio_vs_peer": "ratio vs peer",
     "sampler_mixer_share": "sampler + mixer share",
     "draw_share": "draw share",
+    "dev_cost": "dev signal cost (at signal.every)",
     "projected_655M_minutes": "minutes for 655,360,000 exposures",
 }
 
@@ -340,10 +357,16 @@ def main() -> None:
                 ratio_vs_peer=round(peer["step_s"] / taam["step_s"], 3),
                 sampler_mixer_share=round(taam["overhead_share"], 4),
                 draw_share=round(taam["draw_share"], 4),
+                dev_eval_ms=_rounded(taam["dev_eval_s"] and taam["dev_eval_s"] * 1e3, 1),
+                dev_cost=_rounded(taam["dev_cost"], 4),
                 projected_655M_minutes=projected_minutes(taam_tokens_s),
             )
         )
     print(table(lines), flush=True)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _out_of_time(seconds: int):

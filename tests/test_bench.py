@@ -32,13 +32,14 @@ def json_lines(args: list[str]) -> list[dict]:
 
 @pytest.mark.slow
 def test_throughput_bench_prints_peer_and_taam_and_a_table():
-    out = run(["bench/throughput.py", "--preset", "cpu", "--warmup", "2", "--steps", "3"]).stdout
+    out = run(["bench/throughput.py", "--preset", "cpu", "--warmup", "2", "--steps", "8"]).stdout
     peer, taam = (json.loads(line) for line in out.splitlines() if line.startswith("{"))
     assert peer["loop"] == "peer_hf_loop" and taam["loop"] == "taam"
     assert peer["tokens_per_step"] == taam["tokens_per_step"] == 32 * 128
     assert taam["ratio_vs_peer"] > 0 and 0 <= taam["draw_share"] <= taam["sampler_mixer_share"] < 1
     assert taam["tokens_per_s"] > 0 and peer["tokens_per_s"] > 0
     assert peer["mfu"] is None  # no peak FLOP/s for a CPU
+    assert taam["dev_eval_ms"] > 0 and 0 < taam["dev_cost"] < 1  # scored once, at step 10
     table = out[out.index("**cpu**") :].splitlines()
     assert table[2].startswith("| loop | tokens/s | MFU |") and len(table) == 6
     assert table[4].startswith("| peer_hf_loop |") and table[5].startswith("| taam |")
