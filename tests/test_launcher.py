@@ -115,6 +115,7 @@ def read_csv(path: Path) -> list[dict]:
 ADAPTIVE = [
     "method=pstar",
     "method.mixer.warmup_steps=10",
+    "signal.every=10",
     "train.max_steps=80",
     "train.checkpoint_every_steps=20",
     "seed=4",
