@@ -48,6 +48,10 @@ class OfficialExp3:
         for name, reward in zip(names, rewards, strict=True):
             reward = reward / 10
             self.cum[name] += reward / self.probs[name]
+        self.exponential_weights()
+
+    def exponential_weights(self):
+        """The lines both Exp3WeightUpdater and NaiveValidationWeightUpdater end with."""
         total = sum(math.exp(r * self.prev_eps) for r in self.cum.values())
         scaling = (1 - self.k * self.eps) / total
         for i, name in enumerate(self.names):
@@ -86,13 +90,7 @@ class OfficialNaiveValidation(OfficialExp3):
             self.cum[name] += (rewards[name] - min_reward) / (max_reward - min_reward)
         self.prev_eps = self.eps
         self.eps = min(1 / self.k, math.sqrt(math.log(self.k) / (self.k * iteration)))
-        total = sum(math.exp(r * self.prev_eps) for r in self.cum.values())
-        scaling = (1 - self.k * self.eps) / total
-        for i, name in enumerate(self.names):
-            self.weights[i] = math.exp(self.cum[name] * self.prev_eps) * scaling + self.eps
-        total_weights = sum(self.weights)
-        for i, name in enumerate(self.names):
-            self.probs[name] = self.weights[i] / total_weights
+        self.exponential_weights()
 
 
 def official_group_dro(adv_probs, group_idx, losses, n_groups, step_size):

@@ -99,6 +99,17 @@ def test_window_noise_shrinks_with_the_sequences_seen():
     )
 
 
+def write_run(run: Path, rows: list[dict], config: dict) -> Path:
+    """A run directory holding only what the fit reads: metrics.csv and config.yaml."""
+    run.mkdir()
+    with open(run / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    return run
+
+
 def test_fit_recovers_known_learning_curves(tmp_path):
     truth = {"eng": (1.2, 6.0, 0.3), "nld": (1.3, 5.0, 0.25), "zho": (1.5, 4.0, 0.2)}
     rng = np.random.default_rng(0)
@@ -114,19 +125,12 @@ def test_fit_recovers_known_learning_curves(tmp_path):
             row[f"epochs_{lang}"] = (seen[i] + per_window[i]) / 1000
         seen += per_window
         rows.append(row)
-    run = tmp_path / "run"
-    run.mkdir()
-    with open(run / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     config = {
         "data": {"languages": list(LANGS)},
         "model": {"seq_len": seq_len},
         "train": {"max_steps": 2000, "global_batch": 12, "warmup_steps": 0},
     }
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
-    preset = fit_preset([run])
+    preset = fit_preset([write_run(tmp_path / "run", rows, config)])
     for lang in LANGS:
         got = preset["curves"][lang]
         assert (got["a"], got["b"], got["c"]) == pytest.approx(truth[lang], rel=0.1)
@@ -157,20 +161,13 @@ def test_fit_recovers_the_held_out_curve_the_scoring_offset_and_the_memorisation
             row[f"dev_bpb_{lang}"] = dev / bp[lang] / math.log(2) if step % 50 == 0 else ""
         seen += per_window
         rows.append(row)
-    run = tmp_path / "run"
-    run.mkdir()
-    with open(run / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     config = {
         "data": {"languages": list(LANGS)},
         "model": {"seq_len": seq_len},
         "method": {"update_interval": 10},
         "train": {"max_steps": 2000, "global_batch": 12, "warmup_steps": 0},
     }
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
-    preset = fit_preset([run])
+    preset = fit_preset([write_run(tmp_path / "run", rows, config)])
     assert preset["memorisation"] == pytest.approx({"b": 0.03, "p": 0.6}, rel=0.1)
     expected = {lang: 1 / (1 + d) - 1 for lang, d in offset.items()}
     assert preset["train_offset"] == pytest.approx(expected, abs=0.003)
