@@ -225,15 +225,15 @@ def check_same_heldout(jobs: Sequence[Job]) -> dict[str, str]:
 
 
 def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
-    """Refuse runs that differ in more than seed, method and reward (e.g. a re-run of the same
-    out_dir with other steps or data): their differences would not be the methods'."""
+    """Refuse runs that differ in more than seed, method, reward and signal (e.g. a re-run of
+    the same out_dir with other steps or data): their differences would not be the methods'."""
     every = [run for runs in groups.values() for run in runs]
-    keys = [k for k in differing_keys(every) if not k.startswith(("method.", "reward."))]
+    keys = [k for k in differing_keys(every) if not k.startswith(("method.", "reward.", "signal."))]
     keys += [k for runs in groups.values() for k in differing_keys(runs)]
     if keys:
         raise BenchmarkError(
-            f"the runs in this out_dir differ in {sorted(set(keys))}, not only in method, reward "
-            "and seed; compare like with like: use a fresh out_dir for other settings."
+            f"the runs in this out_dir differ in {sorted(set(keys))}, not only in method, reward, "
+            "signal and seed; compare like with like: use a fresh out_dir for other settings."
         )
 
 
