@@ -344,8 +344,12 @@ byte-premium-adjusted words. Two reward variants exist: `normalized_excess_loss`
 (v1, the relative drop of a language's smoothed loss, for the mean loss) and
 `cross_lingual_deficit` (v2, how far a language's loss lags the cross-lingual mean, for the
 language that lags). With `signal=dev` the losses are those of a held-out dev split (counted in
-the budget); with `signal=train`, those of the training batches. What the project has and has
-not shown about these methods: docs/mixer.md, "What TAAM claims, and what it does not".
+the budget); with `signal=train`, those of the training batches. On the project's real-text
+evidence the typological prior did not measurably help (as the start it made no difference the
+benchmark could resolve; as an anchor it hurt), and the default beat uniform sampling on the
+lagging language on one data split of its sample but not on another split or a second corpus.
+What the project has and has not shown: TAAM's docs/mixer.md, "What TAAM claims, and what it
+does not".
 
 ## Citation
 
