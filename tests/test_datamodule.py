@@ -69,14 +69,14 @@ def test_the_dev_set_is_fixed_scored_as_the_evaluation_scores_and_never_trained_
     scored; the ledger holds the dev text's hash (budget tests: dev ∩ train = ∅)."""
     dm, cfg = data_module([*tiny_overrides, "seed=1"])
     seq_len = int(cfg.model.seq_len)
-    dev = dm.dev_set(5)
+    tokenizer = AutoTokenizer.from_pretrained(dm.tokenizer_dir)
+    dev = dm.dev_set(5, tokenizer)
     assert dev.tokens.shape == (15, seq_len + 1) and dev.scored.shape == (15, seq_len)
     assert np.bincount(dev.language).tolist() == [5, 5, 5]
     other, _ = data_module([*tiny_overrides, "seed=2"])
-    assert np.array_equal(other.dev_set(5).tokens, dev.tokens)
+    assert np.array_equal(other.dev_set(5, tokenizer).tokens, dev.tokens)
 
-    tokenizer = AutoTokenizer.from_pretrained(dm.tokenizer_dir)
-    every = dm.dev_set(10_000)  # every window of every dev document
+    every = dm.dev_set(10_000, tokenizer)  # every window of every dev document
     for i, lang in enumerate(dm.languages):
         texts = dm.prepared.shards.dev_texts(lang)
         ids = [t for text in texts for t in tokenizer(text, add_special_tokens=False)["input_ids"]]
@@ -91,4 +91,4 @@ def test_the_dev_set_is_fixed_scored_as_the_evaluation_scores_and_never_trained_
 def test_a_missing_dev_split_is_refused_with_the_fix(tiny_overrides):
     dm, _ = data_module([*tiny_overrides, "data.dev_fraction=0", "signal=train"])
     with pytest.raises(DataError, match=r"raise data\.dev_fraction .* signal=train"):
-        dm.dev_set(4)
+        dm.dev_set(4, AutoTokenizer.from_pretrained(dm.tokenizer_dir))

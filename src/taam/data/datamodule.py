@@ -20,7 +20,7 @@ import lightning as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from transformers import AutoTokenizer
+from transformers import PreTrainedTokenizerBase
 
 from taam.data.budget import check_ledger
 from taam.data.prepare import PreparedData, prepare_data
@@ -178,7 +178,7 @@ class TaamDataModule(L.LightningDataModule):
             )
         raise DataError(f"train.milestone_unit must be tokens or words, got '{unit}'.")
 
-    def dev_set(self, per_language: int) -> DevWindows:
+    def dev_set(self, per_language: int, tokenizer: PreTrainedTokenizerBase) -> DevWindows:
         """The mixer's fixed dev set, scored as the evaluation scores held-out text.
 
         Each dev document is encoded as [BOS] + its tokens (no EOS) and cut into windows of
@@ -186,8 +186,8 @@ class TaamDataModule(L.LightningDataModule):
         with stride T); a short window is padded and its padding masked. Up to
         ``per_language`` windows per language, evenly spaced over its documents: the same rows
         on every rank and in every run of this data. A language without dev text is refused.
+        ``tokenizer``: the run's own (the one in ``tokenizer_dir``).
         """
-        tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_dir)
         pad = tokenizer.eos_token_id
         rows, masks, ids = [], [], []
         for i, lang in enumerate(self.languages):

@@ -235,7 +235,7 @@ def build_module(
     t = cfg.train
     dev = None
     if cfg.signal.name == "dev":
-        windows = data.dev_set(int(cfg.signal.sequences))
+        windows = data.dev_set(int(cfg.signal.sequences), tokenizer)
         # Forward only keeps no activations for a backward pass: 4 training batches at a time.
         dev = DevSet(
             torch.from_numpy(windows.tokens),
