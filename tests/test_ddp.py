@@ -54,3 +54,15 @@ def test_two_ranks_hold_the_same_pi_trajectory(tiny_overrides, tmp_path, signal)
         )
     updated = np.isin(rank0[:, 0], single[:, 0])  # the dev signal updates every 10 steps
     assert np.allclose(rank0[updated], single, rtol=1e-3, atol=1e-4)
+    if "signal=train" not in signal:  # per-document dev sums: the same standard errors
+        ddp_se, single_se = (
+            dev_columns(d / "metrics.csv", "dev_se_") for d in (ddp_dir, single_dir)
+        )
+        assert ddp_se.shape == single_se.shape and np.isfinite(ddp_se).all() and (ddp_se > 0).all()
+        assert np.allclose(ddp_se, single_se, rtol=1e-3)
+
+
+def dev_columns(path, prefix: str) -> np.ndarray:
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get(f"{prefix}eng")]
+    return np.array([[float(r[f"{prefix}{lang}"]) for lang in ("eng", "nld", "zho")] for r in rows])

@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from taam.mixer.rescaling import ReservoirPercentiles, RollingPercentiles, Standardise
-from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss
+from taam.mixer.rewards import CrossLingualDeficit, NormalizedExcessLoss, lag_standard_error
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 NAN = np.nan
@@ -188,3 +188,36 @@ def test_the_forgetting_reservoir_keeps_v1_responding_where_the_reservoir_froze(
 
     assert inside("reservoir", "reward.rescale=reservoir") < 0.45
     assert inside("default") >= 0.5
+
+
+def test_the_lag_standard_error_matches_the_spread_of_the_lag():
+    """se(r_i) by the delta method against Monte Carlo: independent relative errors s_j on ℓ_j."""
+    rng = np.random.default_rng(1)
+    loss, s = np.array([1.9, 2.1, 2.0]), np.array([0.02, 0.04, 0.01])
+    noisy = loss * (1 + s * rng.standard_normal((100_000, 3)))
+    lags = noisy / noisy.mean(axis=1, keepdims=True) - 1
+    assert lag_standard_error(loss, s) == pytest.approx(lags.std(axis=0), rel=0.03)
+    assert np.isinf(lag_standard_error(loss, np.array([0.02, np.inf, 0.01]))).all()
+    se = lag_standard_error(np.array([1.9, NAN, 2.0]), s)  # nld not seen: the mean is over two
+    assert np.isnan(se[1]) and np.isfinite(se[[0, 2]]).all()
+
+
+def test_the_margin_takes_only_the_lag_beyond_its_standard_errors():
+    after = np.array([1.9, 2.1, 2.0])  # lags −0.05, +0.05, 0
+    s = np.array([0.01, 0.01, 0.01])
+    se = lag_standard_error(after, s)
+    raw, r = CrossLingualDeficit(margin=2.0, rescale="none")(after, after, ALL, s)
+    assert raw == pytest.approx([-0.05, 0.05, 0.0])
+    assert r == pytest.approx(np.sign(raw) * np.maximum(np.abs(raw) - 2 * se, 0))
+    assert r[0] < 0 < r[1] and r[2] == 0
+    # Lags the dev documents cannot resolve move nothing; without standard errors (the
+    # training signal) or with margin 0 the lag is taken as it is.
+    _, r = CrossLingualDeficit(margin=1.0, rescale="none")(after, after, ALL, s * 10)
+    assert (r == 0).all()
+    for reward, se_given in (
+        (CrossLingualDeficit(margin=1.0, rescale="none"), None),
+        (CrossLingualDeficit(margin=0.0, rescale="none"), s * 10),
+    ):
+        assert reward(after, after, ALL, se_given)[1] == pytest.approx(raw)
+    with pytest.raises(ValueError, match="margin must be ≥ 0"):
+        CrossLingualDeficit(margin=-1.0)

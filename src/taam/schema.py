@@ -208,6 +208,10 @@ class RewardSchema:
         default="sequence",
         metadata=rule("sequence or window (published)", lambda a: a in ("sequence", "window")),
     )
+    margin: float = field(
+        default=0.0,
+        metadata=rule("a number ≥ 0 (standard errors of the dev lag)", _non_negative),
+    )
     rescale: str = field(
         metadata=rule(
             "none, reservoir, forgetting, rolling or standardise",

@@ -33,11 +33,18 @@ from taam.mixer.base import MixContext, Mixer
 @dataclass(frozen=True)
 class DevWindows:
     """The dev set: ``tokens [N, T + 1]``, ``scored [N, T]`` (targets that count: not padding,
-    not scored by an earlier window) and ``language [N]``."""
+    not scored by an earlier window), ``document [N]`` (the dev document each window comes
+    from, numbered across languages) and ``document_language [D]``."""
 
     tokens: np.ndarray
     scored: np.ndarray
-    language: np.ndarray
+    document: np.ndarray
+    document_language: np.ndarray
+
+    @property
+    def language(self) -> np.ndarray:
+        """The language of each window ``[N]``."""
+        return self.document_language[self.document]
 
 
 class Ticks(torch.utils.data.IterableDataset):
@@ -189,7 +196,7 @@ class TaamDataModule(L.LightningDataModule):
         ``tokenizer``: the run's own (the one in ``tokenizer_dir``).
         """
         pad = tokenizer.eos_token_id
-        rows, masks, ids = [], [], []
+        rows, masks, documents, document_language = [], [], [], []
         for i, lang in enumerate(self.languages):
             texts = self.prepared.shards.dev_texts(lang)
             if not texts:
@@ -197,21 +204,28 @@ class TaamDataModule(L.LightningDataModule):
                     f"'{lang}' has no dev text; raise data.dev_fraction (the dev split's share "
                     f"of the budget) or steer by the training loss with signal=train."
                 )
+            first_document = len(document_language)
+            document_language += [i] * len(texts)
             spans = [
-                (doc, start, end, first)
-                for doc in encode_with_bos(tokenizer, texts)
+                (d, doc, start, end, first)
+                for d, doc in enumerate(encode_with_bos(tokenizer, texts), start=first_document)
                 for start, end, first in windows(len(doc), self.seq_len, self.seq_len)
             ]
             picked = np.linspace(0, len(spans) - 1, min(per_language, len(spans))).round()
-            for doc, start, end, first in (spans[int(k)] for k in picked):
+            for d, doc, start, end, first in (spans[int(k)] for k in picked):
                 window = np.full(self.seq_len + 1, pad, dtype=np.int64)
                 window[: end - start] = doc[start:end]
                 scored = np.zeros(self.seq_len, dtype=bool)
                 scored[first - start - 1 : end - start - 1] = True  # target t is window[t + 1]
                 rows.append(window)
                 masks.append(scored)
-                ids.append(i)
-        return DevWindows(np.stack(rows), np.stack(masks), np.array(ids, dtype=np.int64))
+                documents.append(d)
+        return DevWindows(
+            np.stack(rows),
+            np.stack(masks),
+            np.array(documents, dtype=np.int64),
+            np.array(document_language, dtype=np.int64),
+        )
 
     def copy_heldout(self, out_dir: Path) -> None:
         """The held-out texts travel with the run, so evaluation needs only the run directory."""

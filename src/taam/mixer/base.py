@@ -48,6 +48,11 @@ class WindowStats:
     for every language at the end of the window (full information: no importance weight);
     ``sequences`` and ``expected_draws`` are then the training draws since the last dev
     evaluation, which a per-sequence reward still needs.
+
+    ``relative_se`` (dev only): s_i, the standard error of ℓ_i relative to ℓ_i when the dev
+    documents are a sample of the language's text (:meth:`from_documents`). It is how far the
+    dev set's own choice of documents may move ℓ_i; evaluating the same set again does not
+    shrink it.
     """
 
     nats: np.ndarray
@@ -56,6 +61,7 @@ class WindowStats:
     sequences: np.ndarray
     expected_draws: np.ndarray
     signal: str = "train"
+    relative_se: np.ndarray | None = None
 
     @classmethod
     def from_matrix(
@@ -65,6 +71,45 @@ class WindowStats:
         m = np.asarray(matrix, dtype=np.float64)
         expected = np.asarray(expected_draws, dtype=np.float64)
         return cls(m[:, 0], m[:, 1], m[:, 2], m[:, 3], expected_draws=expected, signal=signal)
+
+    @classmethod
+    def from_documents(
+        cls, documents: np.ndarray, document_language: np.ndarray, draws: np.ndarray
+    ) -> WindowStats:
+        """A dev evaluation from per-document sums ``[D, 4]`` (nats, bytes, tokens, windows),
+        the language of each document ``[D]`` and the training draws since the last one
+        ``[K, 2]`` (n_i, E[n_i]).
+
+        ℓ_i = Σ_d nats_d / Σ_d bytes_d over language i's D_i documents, a ratio estimator whose
+        standard error, with documents as the sampled units (Cochran 1977, §6.3), is
+
+            se(ℓ_i)² = D_i / (D_i − 1) · Σ_d (nats_d − ℓ_i·bytes_d)² / (Σ_d bytes_d)²
+
+        and s_i = se(ℓ_i) / ℓ_i (infinite with fewer than two documents: nothing to go by).
+        """
+        docs = np.asarray(documents, dtype=np.float64)
+        lang = np.asarray(document_language, dtype=np.int64)
+        k = len(draws)
+        sums = np.zeros((k, docs.shape[1]))
+        np.add.at(sums, lang, docs)
+        relative_se = np.full(k, np.inf)
+        for i in range(k):
+            mine = docs[(lang == i) & (docs[:, 1] > 0)]  # documents with windows scored
+            n, b = len(mine), mine[:, 1].sum()
+            if n < 2 or b <= 0 or mine[:, 0].sum() <= 0:
+                continue
+            loss = mine[:, 0].sum() / b
+            residual = mine[:, 0] - loss * mine[:, 1]
+            relative_se[i] = np.sqrt(n / (n - 1) * (residual**2).sum()) / b / loss
+        return cls(
+            nats=sums[:, 0],
+            bytes=sums[:, 1],
+            tokens=sums[:, 2],
+            sequences=np.asarray(draws[:, 0], dtype=np.float64),
+            expected_draws=np.asarray(draws[:, 1], dtype=np.float64),
+            signal="dev",
+            relative_se=relative_se,
+        )
 
     @property
     def full_information(self) -> bool:

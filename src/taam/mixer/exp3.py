@@ -179,7 +179,7 @@ class Exp3Mixer(Mixer):
         """Smooth the losses, score them, move w (after warm-up); return the mixer.csv record."""
         before = self.loss.copy()
         self.smooth(stats)
-        raw, r = self.reward(before, self.loss, stats.sequences)
+        raw, r = self.reward(before, self.loss, stats.sequences, stats.relative_se)
         if step >= self.warmup_steps:
             if stats.full_information:
                 r_hat = np.nan_to_num(r)  # 0 for a language the reward cannot score yet

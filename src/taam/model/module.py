@@ -32,11 +32,13 @@ STATS = ("nats", "bytes", "tokens", "sequences")
 @dataclass
 class DevSet:
     """The mixer's dev signal: this rank's slice of the fixed dev sequences, scored every
-    ``every`` steps in batches of ``batch_size`` (forward only, eval mode)."""
+    ``every`` steps in batches of ``batch_size`` (forward only, eval mode). Sums are kept per
+    dev document, so the mixer can tell how far the choice of documents may move a loss."""
 
     tokens: torch.Tensor  # [N, T + 1]
     scored: torch.Tensor  # [N, T] bool: the targets that count (not padding)
-    language: torch.Tensor  # [N]
+    document: torch.Tensor  # [N]: the dev document of each row, numbered across languages
+    document_language: np.ndarray  # [D]: every document's language (the whole set, not a slice)
     every: int
     batch_size: int
 
@@ -50,7 +52,12 @@ class DevSet:
         """Rows rank, rank + W, ...: every row scored by exactly one rank."""
         rows = slice(rank, None, world_size)
         return DevSet(
-            self.tokens[rows], self.scored[rows], self.language[rows], self.every, self.batch_size
+            self.tokens[rows],
+            self.scored[rows],
+            self.document[rows],
+            self.document_language,
+            self.every,
+            self.batch_size,
         )
 
 
@@ -225,10 +232,11 @@ class TaamModule(L.LightningModule):
 
     @torch.no_grad()
     def dev_stats(self) -> WindowStats:
-        """Score the dev set (eval mode, the training precision), reduce over ranks; the training
-        draws since the last evaluation go with it (a per-sequence reward needs them)."""
+        """Score the dev set (eval mode, the training precision), reduce the per-document sums
+        over ranks; the training draws since the last evaluation go with it (a per-sequence
+        reward needs them)."""
         started = time.perf_counter()
-        sums = torch.zeros_like(self.window)
+        sums = self.window.new_zeros(len(self.dev.document_language), self.window.shape[1])
         self.model.eval()
         try:
             with self.trainer.precision_plugin.forward_context():
@@ -239,7 +247,7 @@ class TaamModule(L.LightningModule):
                     nll = next_token_nll(self.model, tokens).double() * scored
                     sums.index_add_(
                         0,
-                        self.dev.language[rows].to(self.device),
+                        self.dev.document[rows].to(self.device),
                         self.per_sequence(nll, tokens[:, 1:], scored),
                     )
         finally:
@@ -249,14 +257,7 @@ class TaamModule(L.LightningModule):
         self.dev_cost["seconds"] += time.perf_counter() - started
         draws, self.draws_since_dev = self.draws_since_dev, np.zeros_like(self.draws_since_dev)
         self.check_finite(sums)
-        return WindowStats(
-            nats=sums[:, 0],
-            bytes=sums[:, 1],
-            tokens=sums[:, 2],
-            sequences=draws[:, 0],
-            expected_draws=draws[:, 1],
-            signal="dev",
-        )
+        return WindowStats.from_documents(sums, self.dev.document_language, draws)
 
     def check_finite(self, window: np.ndarray | None = None) -> None:
         """Stop before a non-finite loss reaches the mixer or a checkpoint."""
@@ -340,6 +341,10 @@ class TaamModule(L.LightningModule):
 
 
 def dev_metrics(stats: WindowStats, languages: tuple[str, ...]) -> dict[str, float]:
-    """dev_bpb_<lang>: the dev set's bits per byte (raw; × BP_i is the mixer's adjusted loss)."""
+    """dev_bpb_<lang>: the dev set's bits per byte (raw; × BP_i is the mixer's adjusted loss);
+    dev_se_<lang>: its relative standard error over the dev documents."""
     bpb = stats.nats_per_byte() / math.log(2)
-    return {f"dev_bpb_{lang}": float(bpb[i]) for i, lang in enumerate(languages)}
+    row = {f"dev_bpb_{lang}": float(bpb[i]) for i, lang in enumerate(languages)}
+    if stats.relative_se is not None:
+        row |= {f"dev_se_{lang}": float(stats.relative_se[i]) for i, lang in enumerate(languages)}
+    return row

@@ -240,7 +240,8 @@ def build_module(
         dev = DevSet(
             torch.from_numpy(windows.tokens),
             torch.from_numpy(windows.scored),
-            torch.from_numpy(windows.language),
+            torch.from_numpy(windows.document),
+            windows.document_language,
             every=int(cfg.signal.every),
             batch_size=4 * int(t.global_batch),
         )

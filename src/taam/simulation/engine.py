@@ -110,9 +110,12 @@ def dev_stats(
     rng: np.random.Generator,
 ) -> WindowStats:
     """A dev evaluation after ``seen``: L_i·(1 + δ_i + σ_dev·z) for every language, on S·T
-    tokens each; n_i and E[n_i] (``draws``, [K, 2]) the training draws since the last one."""
+    tokens each; n_i and E[n_i] (``draws``, [K, 2]) the training draws since the last one.
+    Its relative standard error is what a real run estimates from its dev documents: the sd
+    of δ_i and of the evaluation noise."""
     loss = world.loss(seen) * (1.0 + bias + world.dev_noise * rng.standard_normal(world.k))
     tokens = np.full(world.k, float(dev.sequences * world.tokens_per_sequence))
+    se = np.hypot(world.dev_bias_sd(dev.sequences), world.dev_noise)
     return WindowStats(
         nats=loss / world.byte_premium * tokens,
         bytes=tokens,
@@ -120,6 +123,7 @@ def dev_stats(
         sequences=draws[:, 0].copy(),
         expected_draws=draws[:, 1].copy(),
         signal="dev",
+        relative_se=np.full(world.k, se),
     )
 
 
