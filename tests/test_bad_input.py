@@ -148,8 +148,8 @@ CASES: dict[str, tuple[str, list[str], str]] = {
         "the embedded sample has no 'zho_Hant'",
     ),
     "update interval 0": ("train", ["method.update_interval=0"], "method.update_interval must be"),
-    "gamma 0": ("train", ["method=pstar", "method.mixer.gamma=0"], "method.mixer.gamma must be"),
-    "gamma > 1": ("train", ["method=exp3", "method.mixer.gamma=1.5"], "in (0, 1]"),
+    "gamma 0": ("train", ["method=pstar", "reward.policy.gamma=0"], "reward.policy.gamma must be"),
+    "gamma > 1": ("train", ["method=exp3", "reward.policy.gamma=1.5"], "in (0, 1]"),
     "beta 1": ("train", ["method=exp3", "method.mixer.beta=1"], "method.mixer.beta must be"),
     "prior temperature 0": (
         "train",
@@ -195,8 +195,8 @@ CASES: dict[str, tuple[str, list[str], str]] = {
     "misspelt key with +": ("train", ["+train.max_step=10"], "did you mean train.max_steps?"),
     "misspelt mixer key": (
         "train",
-        ["method=exp3", "+method.mixer.gama=0.2"],
-        "did you mean method.mixer.gamma?",
+        ["method=exp3", "+method.mixer.warmup_step=5"],
+        "did you mean method.mixer.warmup_steps?",
     ),
     "unknown top-level key": ("train", ["+foo=1"], "error: foo is not a setting"),
     "unreadable command line": ("train", ["train.lr=[0.1"], "the command line cannot be read"),

@@ -192,16 +192,17 @@ def test_method_configs_build_their_mixers(method, monkeypatch):
     assert cfg.method.update_interval == (1 if per_step else 10)
     assert mixer.adaptive == (method != "prior")
     assert mixer.uses_reward == (method in ("exp3", "pstar"))
-    if method in ("exp3", "pstar"):  # η and λ come from the reward's policy
-        assert (mixer.eta, mixer.lam) == (cfg.reward.policy.eta, cfg.reward.policy.lam)
+    if method in ("exp3", "pstar"):  # γ, η and λ come from the reward's policy
+        policy = cfg.reward.policy
+        assert (mixer.gamma, mixer.eta, mixer.lam) == (policy.gamma, policy.eta, policy.lam)
     assert mixer.uses_prior == (method in ("pstar", "prior"))
     if mixer.uses_prior:
         p0 = np.array(list(mixer.prior_report["P0"].values()))
-        gamma = 0.1 if mixer.adaptive else 0.0  # pstar starts at π = (1 − γ)·P⁰ + γ/K
+        gamma = cfg.reward.policy.gamma if mixer.adaptive else 0.0  # π = (1 − γ)·P⁰ + γ/K
         assert mixer.probs() == pytest.approx((1 - gamma) * p0 + gamma / 3)
         assert p0.argmax() == 2
     if method == "exp3":
-        assert mixer.probs() == pytest.approx(np.full(3, 1 / 3)) and mixer.gamma == 0.1
+        assert mixer.probs() == pytest.approx(np.full(3, 1 / 3))
     if method.startswith("odm"):  # the natural shares until the first update
         assert mixer.probs() == pytest.approx([0.6, 0.3, 0.1])
         assert mixer.variant == ("exp3" if method == "odm" else "smoothed_mean")

@@ -129,9 +129,6 @@ class MixerSchema:
         metadata=rule("uniform, prior or natural", lambda i: i in ("uniform", "prior", "natural")),
     )
     prior: PriorSchema = field(default=None, metadata=rule("the prior's settings"))
-    gamma: float = field(
-        default=0.1, metadata=rule("a number in (0, 1] (γ; the floor is γ/K)", lambda g: 0 < g <= 1)
-    )
     beta: float = field(default=0.9, metadata=rule("a number in [0, 1) (EMA)", _fraction))
     alpha: float = field(
         default=0.0, metadata=rule("a number in [0, 1] (Exp3.S sharing)", _unit_interval)
@@ -168,8 +165,11 @@ class MethodSchema:
 
 @dataclass(kw_only=True)
 class PolicySchema:
-    """EXP3's step on the reward: w ← (1 − λ)·w + λ·anchor + η·r̂."""
+    """EXP3 on the reward: π = (1 − γ)·softmax(w) + γ/K, w ← (1 − λ)·w + λ·anchor + η·r̂."""
 
+    gamma: float = field(
+        metadata=rule("a number in (0, 1] (γ; the floor is γ/K)", lambda g: 0 < g <= 1)
+    )
     eta: float = field(metadata=rule("a positive number (η)", _positive))
     lam: float = field(metadata=rule("a number in [0, 1) (λ)", _fraction))
     anchor: str = field(metadata=rule("init or uniform", lambda a: a in ("init", "uniform")))
