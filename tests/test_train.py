@@ -128,12 +128,13 @@ def test_pstar_moves_pi_away_from_the_prior_and_repeats_exactly(tiny_overrides):
         "train.max_steps=60",
         "seed=7",
     ]
-    first = train(compose_config([*overrides, "run_dir=${paths.runs_dir}/one"]))
+    cfg = compose_config([*overrides, "run_dir=${paths.runs_dir}/one"])
+    first = train(cfg)
     second = train(compose_config([*overrides, "run_dir=${paths.runs_dir}/two"]))
     rows = read_csv(first / "mixer.csv")
     assert rows == read_csv(second / "mixer.csv")  # same config and seed: same π trajectory
     prior = json.loads((first / "prior.json").read_text())["P0"]
-    gamma, k = 0.1, 3
+    gamma, k = cfg.reward.policy.gamma, 3
     start = {lang: (1 - gamma) * p + gamma / k for lang, p in prior.items()}
     assert all(
         abs(float(rows[0][f"pi_{lang}"]) - start[lang]) < 1e-9 for lang in start
