@@ -92,3 +92,14 @@ def test_a_missing_dev_split_is_refused_with_the_fix(tiny_overrides):
     dm, _ = data_module([*tiny_overrides, "data.dev_fraction=0", "signal=train"])
     with pytest.raises(DataError, match=r"raise data\.dev_fraction .* signal=train"):
         dm.dev_set(4, AutoTokenizer.from_pretrained(dm.tokenizer_dir))
+
+
+def test_a_dev_split_of_one_document_is_flagged(tiny_overrides, caplog):
+    """With one dev document a language's dev loss has no standard error (the margin then
+    keeps π at its anchor): the run says so and names the fix."""
+    dm, _ = data_module([*tiny_overrides, "data.dev_fraction=0.0001"])
+    with caplog.at_level("WARNING", logger="taam.data.datamodule"):
+        dev = dm.dev_set(8, AutoTokenizer.from_pretrained(dm.tokenizer_dir))
+    assert np.bincount(dev.document_language).tolist() == [1, 1, 1]
+    assert caplog.text.count("fewer than two dev documents") == 3
+    assert "raise data.dev_fraction" in caplog.text

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from taam.data.sampler import MixtureSampler
 from taam.errors import DataError
 from taam.evaluation.scoring import encode_with_bos, windows
 from taam.mixer.base import MixContext, Mixer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,12 @@ class TaamDataModule(L.LightningDataModule):
                 rows.append(window)
                 masks.append(scored)
                 documents.append(d)
+            if len(set(documents[-len(picked) :])) < 2:
+                log.warning(
+                    "'%s' has fewer than two dev documents: its dev loss has no standard error, "
+                    "so v2 with reward.margin > 0 will not tilt π; raise data.dev_fraction.",
+                    lang,
+                )
         return DevWindows(
             np.stack(rows),
             np.stack(masks),
