@@ -198,6 +198,12 @@ CASES: dict[str, tuple[str, list[str], str]] = {
         ["method=exp3", "+method.mixer.warmup_step=5"],
         "did you mean method.mixer.warmup_steps?",
     ),
+    "moved key": (
+        "train",
+        ["method=pstar", "method.mixer.gamma=0.2"],
+        "it moved to reward.policy.gamma; use reward.policy.gamma=0.2 instead",
+    ),
+    "moved key with +": ("train", ["+method.mixer.gamma=0.2"], "it moved to reward.policy.gamma"),
     "unknown top-level key": ("train", ["+foo=1"], "error: foo is not a setting"),
     "unreadable command line": ("train", ["train.lr=[0.1"], "the command line cannot be read"),
     # -- train: places and devices -------------------------------------------------------

@@ -25,6 +25,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 
 from taam.errors import ConfigError, exit_on_user_error
+from taam.schema import MOVED
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -150,7 +151,9 @@ def _check_key(cfg: DictConfig, key: str, override: Any) -> None:
     close = difflib.get_close_matches(parts[depth], known, n=1, cutoff=0.6)
     where = f"{prefix}." if prefix else ""
     value = override.get_value_element_as_str() if not override.is_sweep_override() else "..."
-    if close:
+    if key in MOVED:
+        fix = f"it moved to {MOVED[key]}; use {MOVED[key]}={value} instead"
+    elif close:
         fix = f"did you mean {where}{close[0]}? Use {where}{close[0]}={value}"
     elif known:
         fix = f"the settings there are {', '.join(where + k for k in known)}"

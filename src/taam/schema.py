@@ -418,7 +418,13 @@ def _is_type(value: Any, kind: Any) -> bool:
     return isinstance(value, kind)
 
 
+# Settings that moved, so a command line written for an earlier TAAM is told where they went.
+MOVED = {"method.mixer.gamma": "reward.policy.gamma"}  # γ belongs to what the reward serves
+
+
 def _suggestion(key: str, known: list[str], prefix: str) -> str:
+    if prefix + key in MOVED:
+        return f"it moved to {MOVED[prefix + key]}; use {MOVED[prefix + key]}=... instead"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean {prefix}{close[0]}? Use {prefix}{close[0]}=... (no +)"
