@@ -204,6 +204,11 @@ CASES: dict[str, tuple[str, list[str], str]] = {
         "it moved to reward.policy.gamma; use reward.policy.gamma=0.2 instead",
     ),
     "moved key with +": ("train", ["+method.mixer.gamma=0.2"], "it moved to reward.policy.gamma"),
+    "margin on v1": (
+        "train",
+        ["objective=mean", "+reward.margin=2"],
+        "reward.margin=2 applies to the lag of cross_lingual_deficit only",
+    ),
     "unknown top-level key": ("train", ["+foo=1"], "error: foo is not a setting"),
     "unreadable command line": ("train", ["train.lr=[0.1"], "the command line cannot be read"),
     # -- train: places and devices -------------------------------------------------------

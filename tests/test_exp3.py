@@ -12,6 +12,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
+from taam.errors import ConfigError
 from taam.mixer import prior as prior_module
 from taam.mixer.base import MixContext, WindowStats
 from taam.mixer.exp3 import Exp3Mixer, softmax
@@ -206,3 +207,13 @@ def test_method_configs_build_their_mixers(method, monkeypatch):
     if method.startswith("odm"):  # the natural shares until the first update
         assert mixer.probs() == pytest.approx([0.6, 0.3, 0.1])
         assert mixer.variant == ("exp3" if method == "odm" else "smoothed_mean")
+
+
+def test_a_policy_setting_on_the_method_is_refused_not_silently_overridden():
+    """γ, η, λ and the anchor come from reward.policy; the same key on method.mixer would lose
+    to it without a word (the simulator does not run the schema), so it is refused."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="simulate", overrides=["method=exp3", "+method.mixer.gamma=0.2"])
+    context = MixContext(LANGS, np.ones(3), BP, total_tokens=1000)
+    with pytest.raises(ConfigError, match=r"use reward\.policy\.gamma=\.\.\. instead"):
+        build_mixer(cfg.method, cfg.reward, context)

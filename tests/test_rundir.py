@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 
 from taam.errors import RunDirError
 from taam.run.identity import RunIdentity
-from taam.run.rundir import check_resume, write_config
+from taam.run.rundir import check_resume, saved_config, write_config
+from taam.schema import validate_train_config
 from tests_support import compose_config
 
 DAY = dt.date(2026, 11, 26)
@@ -71,3 +72,22 @@ def test_a_resume_may_change_the_reward_only_where_the_method_ignores_it(tmp_pat
     with pytest.raises(RunDirError, match="data/tokenizer k → other"):
         cfg = compose_config(["method=exp3"])
         check_resume(exp3, cfg, RunIdentity.of(cfg), "other")
+
+
+def test_a_run_of_an_earlier_taam_resumes_with_the_settings_it_was_written_with(tmp_path):
+    """An earlier config.yaml kept γ under method.mixer and had no margin on v2: it is read in
+    today's keys with its own values (γ 0.1, margin 0), validates, and matches that config."""
+    run_dir = saved_run(tmp_path, ["method=pstar"])
+    old = OmegaConf.load(run_dir / "config.yaml")
+    old.method.mixer.gamma = 0.1
+    del old.reward.policy["gamma"], old.reward["margin"], old.reward.fn["margin"]
+    OmegaConf.save(old, run_dir / "config.yaml")
+
+    saved = saved_config(run_dir)
+    assert "gamma" not in saved.method.mixer and saved.reward.policy.gamma == 0.1
+    assert saved.reward.margin == 0.0
+    validate_train_config(saved)
+    check_resume(run_dir, saved, RunIdentity.of(saved), "k")  # nothing changed
+    with pytest.raises(RunDirError, match=r"reward\.margin 0\.0 → 1\.0"):
+        now = compose_config(["method=pstar", "reward.policy.gamma=0.1"])  # today: margin 1
+        check_resume(run_dir, now, RunIdentity.of(now), "k")

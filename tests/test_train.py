@@ -8,10 +8,12 @@ import logging
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from taam.mixer.rewards import lag_standard_error
 from taam.publish.export_check import check_run
 from taam.run.rundir import RunDirError
 from taam.run.training import train
@@ -141,6 +143,22 @@ def test_pstar_moves_pi_away_from_the_prior_and_repeats_exactly(tiny_overrides):
     )  # π⁰ from P⁰
     moved = max(abs(float(rows[-1][f"pi_{lang}"]) - start[lang]) for lang in start)
     assert moved > 0.02
+    # The policy took the lag beyond one standard error of the dev set (reward.margin = 1):
+    # reward_<lang> is the soft threshold of reward_raw_<lang> by se(r) from dev_se_<lang>.
+    se_rows = {r["step"]: r for r in read_csv(first / "metrics.csv") if r.get("dev_se_eng")}
+    for row in (r for r in rows if r["signal"] == "dev"):
+        raw = columns(row, "reward_raw", start)
+        se = lag_standard_error(
+            columns(row, "loss_smoothed_nats_per_eng_byte", start),
+            columns(se_rows[row["step"]], "dev_se", start),
+        )
+        expected = np.sign(raw) * np.maximum(np.abs(raw) - cfg.reward.margin * se, 0.0)
+        assert columns(row, "reward", start) == pytest.approx(expected, abs=1e-12)
+        assert (np.abs(columns(row, "reward", start)) < np.abs(raw)).all()
+
+
+def columns(row: dict, key: str, languages) -> np.ndarray:
+    return np.array([float(row[f"{key}_{lang}"]) for lang in languages])
 
 
 def test_gpt2_style_model_trains_and_exports(tiny_overrides):

@@ -464,6 +464,12 @@ def _check_relations(values: Mapping) -> None:
         )
     _check_languages(data)
     _check_signal(values["signal"], method, data)
+    reward = values.get("reward") or {}
+    if reward.get("margin", 0) > 0 and reward.get("name") != "cross_lingual_deficit":
+        raise ConfigError(
+            f"reward.margin={reward['margin']} applies to the lag of cross_lingual_deficit only; "
+            f"reward {reward.get('name')} has no margin. Drop it, or use objective=worst."
+        )
     if uses_prior and not mixer.get("prior"):
         raise ConfigError(f"method.mixer.prior is missing; method {method['name']} needs it.")
     if str(mixer["_target_"]).endswith("static.fixed"):

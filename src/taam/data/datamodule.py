@@ -215,6 +215,7 @@ class TaamDataModule(L.LightningDataModule):
                 for start, end, first in windows(len(doc), self.seq_len, self.seq_len)
             ]
             picked = np.linspace(0, len(spans) - 1, min(per_language, len(spans))).round()
+            scored_documents = set()
             for d, doc, start, end, first in (spans[int(k)] for k in picked):
                 window = np.full(self.seq_len + 1, pad, dtype=np.int64)
                 window[: end - start] = doc[start:end]
@@ -223,7 +224,8 @@ class TaamDataModule(L.LightningDataModule):
                 rows.append(window)
                 masks.append(scored)
                 documents.append(d)
-            if len(set(documents[-len(picked) :])) < 2:
+                scored_documents.add(d)
+            if len(scored_documents) < 2:
                 log.warning(
                     "'%s' has fewer than two dev documents: its dev loss has no standard error, "
                     "so v2 with reward.margin > 0 will not tilt π; raise data.dev_fraction.",

@@ -15,6 +15,7 @@ import typing
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
+from taam.errors import ConfigError
 from taam.mixer.base import MixContext, Mixer
 
 
@@ -41,4 +42,10 @@ def build_mixer(
             f"method '{method_cfg.name}' learns from a reward; choose one with reward=..."
         )
     policy = dict(reward_cfg.get("policy") or {})
+    clash = sorted(set(policy) & set(method_cfg.mixer))
+    if clash:  # the call's keywords would silently win over the method's
+        raise ConfigError(
+            f"method.mixer.{clash[0]} is set, but {clash[0]} belongs to the reward's policy; "
+            f"use reward.policy.{clash[0]}=... instead."
+        )
     return make(context, reward=instantiate(reward_cfg.fn), **policy)

@@ -72,7 +72,7 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
             f"cannot resume {run_dir}: it has no config.yaml (it is not a TAAM run, or it never "
             f"started); point run_dir at the run to continue."
         )
-    saved = OmegaConf.load(run_dir / "config.yaml")
+    saved = saved_config(run_dir)
     changes = []
     for key in _overridden_keys(overrides):
         new = OmegaConf.select(cfg, key, default=None)
@@ -92,10 +92,30 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     return saved
 
 
+def saved_config(run_dir: Path) -> DictConfig:
+    """The run's ``config.yaml`` in today's keys, with the behaviour it was written with: a run
+    of an earlier TAAM had γ under ``method.mixer`` (now ``reward.policy.gamma``) and no margin on
+    v2's lag (``reward.margin`` = 0)."""
+    saved = OmegaConf.load(run_dir / "config.yaml")
+    mixer = OmegaConf.select(saved, "method.mixer")
+    if mixer is not None and "gamma" in mixer:
+        gamma = mixer.pop("gamma")
+        if OmegaConf.select(saved, "reward.policy") is not None:
+            saved.reward.policy.gamma = gamma
+    reward = saved.get("reward")
+    if (
+        reward is not None
+        and reward.get("name") == "cross_lingual_deficit"
+        and "margin" not in reward
+    ):
+        reward.margin = 0.0
+    return saved
+
+
 def check_resume(run_dir: Path, cfg: DictConfig, identity: RunIdentity, data_key: str) -> None:
     """A resumed run keeps everything but :data:`RESUME_MAY_CHANGE` (its languages, data and
     tokenizer, model, optimiser, schedule, method, reward where the method learns from one)."""
-    saved = OmegaConf.load(run_dir / "config.yaml")
+    saved = saved_config(run_dir)
     saved_key = OmegaConf.load(run_dir / "ledger.json").get("data_key")
     ignored = (*RESUME_MAY_CHANGE, *(() if identity.reward else ("reward",)))
     before, after = flat_config(saved, ignored), flat_config(cfg, ignored)

@@ -111,8 +111,8 @@ def dev_stats(
 ) -> WindowStats:
     """A dev evaluation after ``seen``: L_i·(1 + δ_i + σ_dev·z) for every language, on S·T
     tokens each; n_i and E[n_i] (``draws``, [K, 2]) the training draws since the last one.
-    Its relative standard error is what a real run estimates from its dev documents: the sd
-    of δ_i and of the evaluation noise."""
+    It carries the relative standard error a real run estimates from its dev documents: the sd
+    of δ_i (with the evaluation noise σ_dev added, which a real run does not separate from it)."""
     loss = world.loss(seen) * (1.0 + bias + world.dev_noise * rng.standard_normal(world.k))
     tokens = np.full(world.k, float(dev.sequences * world.tokens_per_sequence))
     se = np.hypot(world.dev_bias_sd(dev.sequences), world.dev_noise)
