@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from taam.errors import RunDirError
 from taam.io import atomic_write_text
 from taam.run.identity import RunIdentity, flat_config
+from taam.schema import MOVED
 
 LAST_CKPT = "last.ckpt"
 RUN_DIR_ENV = "TAAM_RUN_DIR"  # rank 0's run directory, inherited by the DDP ranks it launches
@@ -93,15 +94,20 @@ def resume_config(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
 
 
 def saved_config(run_dir: Path) -> DictConfig:
-    """The run's ``config.yaml`` in today's keys, with the behaviour it was written with: a run
-    of an earlier TAAM had γ under ``method.mixer`` (now ``reward.policy.gamma``) and no margin on
-    v2's lag (``reward.margin`` = 0)."""
+    """The run's ``config.yaml`` in today's keys, with the behaviour it was written with: a key
+    an earlier TAAM kept elsewhere is moved to where it lives now (:data:`taam.schema.MOVED`,
+    e.g. γ from ``method.mixer`` to ``reward.policy``), and v2's lag had no margin then
+    (``reward.margin`` = 0)."""
     saved = OmegaConf.load(run_dir / "config.yaml")
-    mixer = OmegaConf.select(saved, "method.mixer")
-    if mixer is not None and "gamma" in mixer:
-        gamma = mixer.pop("gamma")
-        if OmegaConf.select(saved, "reward.policy") is not None:
-            saved.reward.policy.gamma = gamma
+    for old, new in MOVED.items():
+        parent, _, key = old.rpartition(".")
+        node = OmegaConf.select(saved, parent)
+        if node is None or key not in node:
+            continue
+        value = node.pop(key)
+        new_parent, _, new_key = new.rpartition(".")
+        if OmegaConf.select(saved, new_parent) is not None:
+            OmegaConf.select(saved, new_parent)[new_key] = value
     reward = saved.get("reward")
     if (
         reward is not None
