@@ -171,3 +171,26 @@ def test_the_readme_variant_entries_compose_into_valid_train_configs(tmp_path):
         )
         [job] = [job for job in plan(cfg) if job.entry == name]
         validate_train_config(compose_config(list(job.overrides)))
+
+
+def test_splits_train_every_entry_and_seed_on_each_data_seed(tmp_path):
+    cfg = compose_config(
+        [f"out_dir={tmp_path}", "seeds=2", "splits=2", "only=[pstar]"], "benchmark"
+    )
+    jobs = plan(cfg)
+    assert [job.name for job in jobs] == [
+        f"{entry}_split{split}_seed{seed}"
+        for split in (0, 1)
+        for entry in ("uniform", "pstar")
+        for seed in (1, 2)
+    ]
+    for job in jobs:  # the data seed is the split's, as train.py composes it
+        assert compose_config(list(job.overrides)).data.seed == job.split
+    with pytest.raises(BenchmarkError, match=r"data\.seed and splits both choose the data split"):
+        plan(cfg, ["data=sample", "data.seed=3"])
+    cfg.only = ["doremi"]  # its reference run is named without the split
+    with pytest.raises(BenchmarkError, match="run it without splits"):
+        plan(cfg)
+    cfg.splits = 1
+    with pytest.raises(BenchmarkError, match="splits=1: the number of data splits"):
+        plan(cfg)

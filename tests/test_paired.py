@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -68,3 +69,40 @@ def test_the_benchmark_refuses_runs_that_differ_in_more_than_method_and_seed(tmp
     groups["natural"].append(run("n2", "Natural", 2, 120))
     with pytest.raises(BenchmarkError, match=r"differ in \['train.max_steps'\]"):
         check_comparable(groups)
+
+
+def test_over_several_splits_the_interval_is_over_splits_not_runs(tmp_path):
+    """Seeds of one split share its held-out text: each split is one unit (its mean over seeds),
+    and pairs match on (split, seed)."""
+    finals = {  # (method, split, seed) → eng, zho final BPB; zho adjusted × 0.8
+        ("uniform", 0, 1): (3.0, 3.0),
+        ("uniform", 0, 2): (3.0, 3.0),
+        ("uniform", 1, 1): (3.0, 3.0),
+        ("mixer", 0, 1): (2.9, 3.0),  # d = −0.1 (worst: eng 2.9 against eng 3.0)
+        ("mixer", 0, 2): (2.7, 3.0),  # d = −0.3
+        ("mixer", 1, 1): (3.2, 3.0),  # d = +0.2
+        ("mixer", 1, 2): (2.0, 3.0),  # no uniform run of split 1, seed 2: not paired
+    }
+    groups = {}
+    for (method, split, seed), (eng, zho) in finals.items():
+        path = make_run(
+            tmp_path,
+            f"{method}_split{split}_seed{seed}",
+            seed,
+            5.0,
+            0.5,
+            {"final": {"eng": eng, "zho": zho}},
+        )
+        ledger = json.loads((path / "ledger.json").read_text())
+        (path / "ledger.json").write_text(json.dumps({**ledger, "data_seed": split}))
+        groups.setdefault(method, []).append(load_run(path))
+    pairs = [d for d in seed_differences(groups, "uniform", LANGS) if d["method"] == "mixer"]
+    assert [(d["split"], d["seed"]) for d in pairs] == [(0, 1), (0, 2), (1, 1)]
+    assert [d["d_bpb_adj_worst"] for d in pairs] == pytest.approx([-0.1, -0.3, 0.2])
+    row = next(r for r in paired_rows(groups, "uniform", LANGS, tie=0.05) if r["method"] == "mixer")
+    units = [-0.2, 0.2]  # split 0: mean of −0.1 and −0.3; split 1: +0.2
+    assert (row["paired_seeds"], row["paired_splits"]) == (3, 2)
+    assert (row["d_bpb_adj_worst"], row["d_bpb_adj_worst_low"]) == pytest.approx(
+        t_interval(units)[:2]
+    )
+    assert (row["wins"], row["ties"], row["losses"]) == (1, 0, 1)

@@ -14,7 +14,10 @@
        plots/paired_differences.png  plots/pi_mean_by_method.png  plots/heldout_by_method.png
 
 Every job uses the same data seed (``data.seed``), so all runs are scored on the same held-out
-documents; the benchmark checks this with the hashes in each ledger and refuses otherwise.
+documents; the benchmark checks this with the hashes in each ledger and refuses otherwise. With
+``splits=N`` every entry × seed also runs on data seeds 0..N−1 (each its own held-out, dev and
+training documents; the same within a split, checked likewise), and the paired interval is over
+splits (``taam.report.paired``).
 """
 
 from __future__ import annotations
@@ -51,12 +54,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One method entry × training seed."""
+    """One method entry × training seed (× data split, where the benchmark has ``splits``)."""
 
     entry: str
     seed: int
     run_dir: Path
     overrides: tuple[str, ...]
+    split: int | None = None  # the data seed this job sets, None: the data config's
 
     @property
     def name(self) -> str:
@@ -75,6 +79,11 @@ def check_settings(cfg: DictConfig) -> None:
         problems.append(f"tie={cfg.tie}: a difference counted as a tie, a number ≥ 0")
     if not isinstance(cfg.confidence, float) or not 0 < cfg.confidence < 1:
         problems.append(f"confidence={cfg.confidence}: the interval's level, between 0 and 1")
+    if cfg.splits is not None and (not _is_int(cfg.splits) or int(cfg.splits) < 2):
+        problems.append(
+            f"splits={cfg.splits}: the number of data splits (data seeds 0..N-1), an integer ≥ 2 "
+            "or null (one split: the data config's data.seed)"
+        )
     if not str(cfg.out_dir or "").strip():
         problems.append(f"out_dir={cfg.out_dir}: a folder for the runs and the comparison")
     if problems:
@@ -86,9 +95,15 @@ def _is_int(value: Any) -> bool:
 
 
 def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
-    """Every entry × seed 1..N, with its train.py overrides (baselines added if not chosen);
-    ``data``: the data overrides of every job (the benchmark's ``data=`` choice and ``data.*``)."""
+    """Every entry × seed 1..N (× data seed 0..S−1 with ``splits=S``), with its train.py
+    overrides (baselines added if not chosen); ``data``: the data overrides of every job (the
+    benchmark's ``data=`` choice and ``data.*``)."""
     check_settings(cfg)
+    if cfg.splits is not None and any(o.startswith(("data.seed=", "+data.seed=")) for o in data):
+        raise BenchmarkError(
+            "data.seed and splits both choose the data split; give one: splits=N trains every "
+            "job on data seeds 0..N-1, data.seed=D (without splits) on split D alone."
+        )
     entries = dict(cfg.methods)
     chosen = list(cfg.only) if cfg.only else list(entries)
     baselines = [cfg.baseline, *cfg.also_against]
@@ -102,11 +117,30 @@ def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
     common = [*data, *([f"train.max_steps={cfg.steps}"] if cfg.steps else [])]
     common += list(cfg.overrides)
     out = Path(cfg.out_dir)
-    return [
-        Job(name, seed, out / f"{name}_seed{seed}", (*entries[name], *common, f"seed={seed}"))
+    splits = [None] if cfg.splits is None else list(range(int(cfg.splits)))
+    jobs = [
+        Job(
+            name,
+            seed,
+            out / (f"{name}_seed{seed}" if split is None else f"{name}_split{split}_seed{seed}"),
+            (
+                *entries[name],
+                *common,
+                *([] if split is None else [f"data.seed={split}"]),
+                f"seed={seed}",
+            ),
+            split,
+        )
+        for split in splits  # split by split: a cut-short benchmark has whole splits
         for name in dict.fromkeys(chosen)
         for seed in range(1, int(cfg.seeds) + 1)
     ]
+    if cfg.splits is not None and len(stages(jobs, out)) > 1:
+        raise BenchmarkError(
+            "an entry reads another entry's runs (DoReMi's reference_run names <entry>_seed<s>), "
+            "which a benchmark over splits names <entry>_split<d>_seed<s>; run it without splits."
+        )
+    return jobs
 
 
 def job_overrides(job: Job) -> list[str] | None:
@@ -206,30 +240,33 @@ def score(jobs: Sequence[Job], eval_cfg: DictConfig, progress: Progress) -> None
         progress.advance(task)
 
 
-def check_same_heldout(jobs: Sequence[Job]) -> dict[str, str]:
-    """The held-out text hash per language, which every run's ledger must share."""
-    hashes = {
-        job.name: json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8")).get(
-            "heldout_sha256"
-        )
-        for job in jobs
-    }
-    distinct = {json.dumps(h, sort_keys=True) for h in hashes.values()}
-    if len(distinct) != 1 or None in hashes.values():
-        raise BenchmarkError(
-            f"the runs were not scored on the same held-out documents ({len(distinct)} distinct "
-            "held-out sets, or a ledger without heldout_sha256); keep data.seed and the data "
-            "settings the same for every job and use a fresh out_dir."
-        )
-    return next(iter(hashes.values()))
+def check_same_heldout(jobs: Sequence[Job]) -> dict[int, dict[str, str]]:
+    """Data seed → the held-out text hash per language, which every run of that split shares
+    (checked in each run's ledger)."""
+    by_split: dict[int, dict[str, Any]] = {}
+    for job in jobs:
+        ledger = json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8"))
+        by_split.setdefault(ledger.get("data_seed"), {})[job.name] = ledger.get("heldout_sha256")
+    for split, hashes in by_split.items():
+        distinct = {json.dumps(h, sort_keys=True) for h in hashes.values()}
+        if len(distinct) != 1 or None in hashes.values():
+            where = "" if len(by_split) == 1 else f" of data seed {split}"
+            raise BenchmarkError(
+                f"the runs{where} were not scored on the same held-out documents "
+                f"({len(distinct)} distinct held-out sets, or a ledger without heldout_sha256); "
+                "keep the data settings the same for every job and use a fresh out_dir."
+            )
+    return {split: next(iter(hashes.values())) for split, hashes in by_split.items()}
 
 
-def check_comparable(groups: dict[str, list[RunRecord]]) -> None:
-    """Refuse runs that differ in more than seed, method, reward and signal (e.g. a re-run of
-    the same out_dir with other steps or data): their differences would not be the methods'."""
+def check_comparable(groups: dict[str, list[RunRecord]], splits: bool = False) -> None:
+    """Refuse runs that differ in more than seed, method, reward and signal (and data.seed, with
+    ``splits``), e.g. a re-run of the same out_dir with other steps or data: their differences
+    would not be the methods'."""
     every = [run for runs in groups.values() for run in runs]
     keys = [k for k in differing_keys(every) if not k.startswith(("method.", "reward.", "signal."))]
     keys += [k for runs in groups.values() for k in differing_keys(runs)]
+    keys = [k for k in keys if not (splits and k == "data.seed")]
     if keys:
         raise BenchmarkError(
             f"the runs in this out_dir differ in {sorted(set(keys))}, not only in method, reward, "
@@ -251,16 +288,15 @@ def compare(
     groups: dict[str, list[RunRecord]] = {}
     for job, run in runs.items():
         groups.setdefault(job.entry, []).append(run)
-    check_comparable(groups)
+    check_comparable(groups, splits=cfg.splits is not None)
     languages = languages_of(list(runs.values()))
-    data_seed = json.loads((finished[0].run_dir / "ledger.json").read_text())["data_seed"]
     written, tables = [], {}
     for baseline in [cfg.baseline, *cfg.also_against]:
         rows = paired_rows(groups, baseline, languages, float(cfg.tie), float(cfg.confidence))
         per_seed = seed_differences(groups, baseline, languages)
         tables[baseline] = rows, per_seed
         suffix = "" if baseline == cfg.baseline else f"_vs_{baseline}"
-        text = comparison_markdown(rows, languages, cfg, baseline, heldout, data_seed)
+        text = comparison_markdown(rows, languages, cfg, baseline, heldout)
         written += [
             atomic_write_text(out_dir / f"comparison{suffix}.md", text),
             write_csv(out_dir / f"comparison{suffix}.csv", rows, paired_columns(languages)),
@@ -285,15 +321,16 @@ def comparison_markdown(
     languages: Sequence[str],
     cfg: DictConfig,
     baseline: str,
-    heldout: dict[str, str],
-    data_seed: int,
+    heldout: dict[int, dict[str, str]],
 ) -> str:
     """comparison.md: the ranking with paired differences against ``baseline``."""
     ci = f"{cfg.confidence:.0%}"
+    unit = "seed" if cfg.splits is None else "split (its mean over seeds)"
     table = [
         {
             "method": row["method"],
             "seeds": f"{row['paired_seeds']}/{row['seeds']}",
+            **({} if cfg.splits is None else {"splits": str(row["paired_splits"])}),
             "worst adj": _num(row["bpb_adj_worst"]),
             "Δ worst adj": _interval(row, "d_bpb_adj_worst", baseline),
             "Δ mean adj": _interval(row, "d_bpb_adj_mean", baseline),
@@ -314,21 +351,42 @@ def comparison_markdown(
         f"# Mixing benchmark: {Path(cfg.out_dir).name}, against `{baseline}`",
         "",
         f"Ranked by the worst language's adjusted BPB (BPB × byte premium, bits per "
-        f"English-equivalent byte, held-out, `final`; mean over seeds). Δ: the paired "
-        f"difference to `{baseline}` on the same seed, mean [{ci} t-interval over seeds]; "
-        f"negative is better. W/T/L: seeds where the worst-language difference is below "
+        f"English-equivalent byte, held-out, `final`; mean over runs). Δ: the paired "
+        f"difference to `{baseline}` on the same seed and split, mean [{ci} t-interval, one "
+        f"unit per {unit}]; negative is better. W/T/L: units where the worst-language "
+        f"difference is below "
         f"−{cfg.tie}, within ±{cfg.tie}, above +{cfg.tie}. worst raw: the highest raw BPB "
         f"(secondary). π (final), share (each language's fraction of the run's token "
         f"exposures) and floor (fraction of updates at γ/K): {', '.join(languages)}, mean over "
         f"seeds.",
         "",
-        *markdown_table(columns, table, {"method", "seeds", "W/T/L", "π", "share", "floor"}),
+        *markdown_table(
+            columns, table, {"method", "seeds", "splits", "W/T/L", "π", "share", "floor"}
+        ),
         "",
-        f"Held-out text: data seed {data_seed}; the same documents for every run (SHA-256 "
-        + ", ".join(f"{lang} {h[:12]}" for lang, h in heldout.items())
-        + ").",
+        *_heldout_lines(heldout),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _heldout_lines(heldout: dict[int, dict[str, str]]) -> list[str]:
+    """Which held-out text each split (data seed) scored, by its SHA-256 per language."""
+    if len(heldout) == 1:
+        ((split, hashes),) = heldout.items()
+        return [
+            f"Held-out text: data seed {split}; the same documents for every run (SHA-256 "
+            + ", ".join(f"{lang} {h[:12]}" for lang, h in hashes.items())
+            + ")."
+        ]
+    return [
+        f"Held-out text: {len(heldout)} splits (data seeds), the same documents for every run of "
+        "a split (SHA-256):",
+        "",
+        *(
+            f"- data seed {split}: " + ", ".join(f"{lang} {h[:12]}" for lang, h in hashes.items())
+            for split, hashes in sorted(heldout.items())
+        ),
+    ]
 
 
 def run_benchmark(

@@ -1,14 +1,20 @@
-"""Paired comparison of methods against a baseline, seed by seed.
+"""Paired comparison of methods against a baseline, seed by seed (and split by split).
 
 Run s of a method and run s of the baseline share the seed, the data and the held-out text, so
 their difference d_s = x_s(method) − x_s(baseline) removes what the seed does to both. Per
-method, over the n shared seeds:
+method, over the n independent units u (below):
 
-    d̄ = (1/n) Σ_s d_s,   95% interval d̄ ± t_{0.975, n−1} · sd(d) / √n
+    d̄ = (1/n) Σ_u d_u,   95% interval d̄ ± t_{0.975, n−1} · sd(d) / √n
 
 for x = the worst language's adjusted BPB (max_i BPB_i × BP_i), the mean adjusted BPB over
-languages, and each language's adjusted BPB. A seed is a win where d_s < −tie, a loss where
-d_s > tie and a tie otherwise (lower BPB is better).
+languages, and each language's adjusted BPB. A unit is a win where d_u < −tie, a loss where
+d_u > tie and a tie otherwise (lower BPB is better).
+
+The unit: with one data split (every run scored on the same held-out text) each seed; with
+several splits (data seeds, ``splits=N`` in the benchmark) each split, d_u its mean over its
+seeds. Seeds of one split share its held-out, dev and training documents, so over splits they
+are not independent draws; the split is, and the interval over splits is the one for a claim
+about the method rather than about one held-out text.
 """
 
 from __future__ import annotations
@@ -42,20 +48,42 @@ def compared_columns(languages: Sequence[str]) -> list[str]:
 def seed_differences(
     groups: Mapping[str, Sequence[RunRecord]], baseline: str, languages: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """One row per method × shared seed: d_s of every compared column (``d_<column>``)."""
-    base = {run.seed: job_row(run, languages) for run in groups[baseline]}
+    """One row per method × shared (split, seed): d_s of every compared column (``d_<column>``)."""
+
+    def pair(run: RunRecord) -> tuple[int, int]:
+        return (run.data_seed or 0, run.seed or 0)
+
+    base = {pair(run): job_row(run, languages) for run in groups[baseline]}
     rows = []
     for label, runs in groups.items():
-        for run in sorted(runs, key=lambda r: r.seed or 0):
-            if run.seed not in base:
+        for run in sorted(runs, key=pair):
+            if pair(run) not in base:
                 continue
             job = job_row(run, languages)
-            row: dict[str, Any] = {"method": label, "seed": run.seed, "run": run.name}
+            row: dict[str, Any] = {
+                "method": label,
+                "split": run.data_seed,
+                "seed": run.seed,
+                "run": run.name,
+            }
             for column in compared_columns(languages):
-                x, x0 = job[column], base[run.seed][column]
+                x, x0 = job[column], base[pair(run)][column]
                 row[f"d_{column}"] = None if x is None or x0 is None else x - x0
             rows.append(row)
     return rows
+
+
+def unit_differences(pairs: Sequence[Mapping[str, Any]], column: str) -> list[float]:
+    """The paired differences of ``column`` (``d_<name>``) as independent units: one per seed
+    where every pair is on one split, one per split (its mean over seeds) where they span
+    several."""
+    by_split: dict[Any, list[float]] = {}
+    for d in pairs:
+        if d[column] is not None:
+            by_split.setdefault(d["split"], []).append(d[column])
+    if len(by_split) == 1:
+        return next(iter(by_split.values()))
+    return [statistics.fmean(values) for values in by_split.values()]
 
 
 def paired_rows(
@@ -84,11 +112,12 @@ def paired_rows(
             row[column] = statistics.fmean(values) if values else None
         mine = [d for d in differences if d["method"] == label]
         row["paired_seeds"] = len(mine)
+        row["paired_splits"] = len({d["split"] for d in mine})
         for column in compared_columns(languages):
-            values = [d[f"d_{column}"] for d in mine if d[f"d_{column}"] is not None]
+            values = unit_differences(mine, f"d_{column}")
             mean, low, high = t_interval(values, confidence) if values else (None,) * 3
             row |= {f"d_{column}": mean, f"d_{column}_low": low, f"d_{column}_high": high}
-        worst = [d["d_bpb_adj_worst"] for d in mine if d["d_bpb_adj_worst"] is not None]
+        worst = unit_differences(mine, "d_bpb_adj_worst")
         row["wins"] = sum(d < -tie for d in worst)
         row["ties"] = sum(abs(d) <= tie for d in worst)
         row["losses"] = sum(d > tie for d in worst)
@@ -101,7 +130,17 @@ def paired_rows(
 def paired_columns(languages: Sequence[str]) -> list[str]:
     intervals = [f"d_{c}{s}" for c in compared_columns(languages) for s in ("", "_low", "_high")]
     own = ["bpb_adj_worst", "bpb_adj_mean", "bpb_worst", *_run_columns(languages)]
-    return ["method", "seeds", "paired_seeds", *own, *intervals, "wins", "ties", "losses"]
+    return [
+        "method",
+        "seeds",
+        "paired_seeds",
+        "paired_splits",
+        *own,
+        *intervals,
+        "wins",
+        "ties",
+        "losses",
+    ]
 
 
 def _run_columns(languages: Sequence[str]) -> list[str]:

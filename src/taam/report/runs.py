@@ -56,6 +56,7 @@ class RunRecord:
     checkpoint_exposures: dict[str, float]  # checkpoint → token exposures
     premiums: dict[str, float]  # language → byte premium (ledger.json)
     identity: dict[str, Any]  # the flattened config minus NOT_IDENTITY (see identity_of)
+    data_seed: int | None = None  # the data split (ledger.json): held-out, dev and training text
 
     @property
     def name(self) -> str:
@@ -120,6 +121,7 @@ def load_run(path: str | Path) -> RunRecord:
             lang: float(row["byte_premium"]) for lang, row in ledger.get("languages", {}).items()
         },
         identity=identity_of(config),
+        data_seed=ledger.get("data_seed"),
     )
 
 
