@@ -4,15 +4,16 @@ python src/simulate.py method=pstar reward=cross_lingual_deficit simulation=asym
 python src/simulate.py compare=true seeds=10        # every method × preset vs the oracles
 """
 
-import hydra
 from omegaconf import DictConfig
 
-from taam.simulation.compare import compare
-from taam.simulation.run import simulate
+from taam.cli import entry
 
 
-@hydra.main(config_path="../configs", config_name="simulate", version_base="1.3")
+@entry("simulate")
 def main(cfg: DictConfig) -> None:
+    from taam.simulation.compare import compare
+    from taam.simulation.run import simulate
+
     if cfg.compare:
         compare(cfg)
     else:

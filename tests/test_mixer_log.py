@@ -63,7 +63,7 @@ def test_time_at_floor_and_mean_pi():
     assert log.mean_pi(since=2)["zho"] == pytest.approx(0.05)
 
 
-def test_starvation_warns_once_per_episode(caplog):
+def test_sitting_at_the_floor_warns_once_per_episode(caplog):
     log = MixerLog(LANGS, window=10, starve_fraction=0.8)
     with caplog.at_level(logging.WARNING, logger="taam.mixer.log"):
         flags = [0, 0, 1, 1, 1, 1, 1, 1, 1, 1]  # 8 of the last 10: starved at the 10th update
@@ -71,7 +71,11 @@ def test_starvation_warns_once_per_episode(caplog):
             log.append(step, step, record(0.05, flag))
             if step == 9:
                 assert not caplog.records  # 7 of 9: not yet (and fewer than 10 updates)
-    assert len(caplog.records) == 1 and "zho is starved" in caplog.records[0].getMessage()
+    assert len(caplog.records) == 1
+    assert caplog.records[0].getMessage().startswith(
+        "language zho sat at the floor in 8 of the last 10 mixer updates (from step 10): "
+        "π_zho = 0.050"
+    )
     for step in range(16, 30):  # recovers ...
         log.append(step, step, record(0.4, 0))
     for step in range(30, 40):  # ... and relapses

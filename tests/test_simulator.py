@@ -122,6 +122,21 @@ def test_entry_script_with_the_real_prior(tmp_path):
     assert max(prior["P0"], key=prior["P0"].get) == "zho"
 
 
+def test_a_mistyped_setting_is_one_line_naming_the_fix(tmp_path):
+    """The simulator's command line is checked as train.py's: no Hydra traceback, nothing run."""
+    out = tmp_path / "sim"
+    done = subprocess.run(
+        [sys.executable, "src/simulate.py", "simulaton=fitted", f"output_dir={out}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and not out.exists()
+    assert done.stderr.strip() == (
+        "error: simulaton is not a setting; did you mean simulation? Use simulation=fitted."
+    )
+
+
 # -- the two signals (issue #22): dev evaluations and the training loss's memorisation ------------
 
 LANGS = ("eng", "nld", "zho")

@@ -4,8 +4,9 @@ Columns, in this order: ``step``, ``exposures_tokens``, ``signal`` (the losses t
 learnt from: ``dev`` or ``train``), then for each language ``pi_``,
 ``reward_raw_``, ``reward_``, ``loss_smoothed_nats_per_eng_byte_``, ``at_floor_`` (static methods fill only
 ``pi_``). The at-floor flag comes from the mixer (see ``taam.mixer.exp3.FLOOR_TOLERANCE``);
-a language is *starved* when it sat at the floor in at least ``starve_fraction`` of the
-last ``window`` updates.
+a language is *held at the floor* (warned once) when it sat there in at least
+``starve_fraction`` of the last ``window`` updates. Whether that starves it depends on γ: the
+floor γ/K is 3% of the data for γ = 0.1, K = 3, but 70% of the uniform share for γ = 0.7.
 """
 
 from __future__ import annotations
@@ -86,20 +87,21 @@ class MixerLog:
         return row
 
     def _watch_starvation(self) -> None:
-        """Warn once when a language becomes starved (and again if it recovers and relapses)."""
+        """Warn once when a language comes to sit at the floor (again if it leaves and returns)."""
         for lang in self.languages:
             flags = [r.get(f"at_floor_{lang}") for r in self.rows[-self.window :]]
             flags = [f for f in flags if f is not None]
             starved = len(flags) == self.window and sum(flags) >= self.starve_fraction * self.window
             if starved and lang not in self.starved:
                 log.warning(
-                    "language %s is starved: π_%s sat at the floor in %d of the last %d mixer "
-                    "updates (from step %s)",
-                    lang,
+                    "language %s sat at the floor in %d of the last %d mixer updates (from step "
+                    "%s): π_%s = %.3f, the least the policy gives it (γ/K)",
                     lang,
                     sum(flags),
                     self.window,
                     self.rows[-1]["step"],
+                    lang,
+                    _float(self.rows[-1].get(f"pi_{lang}")),
                 )
                 self.starved.add(lang)
             elif not starved:
