@@ -72,9 +72,13 @@ def test_sitting_at_the_floor_warns_once_per_episode(caplog):
             if step == 9:
                 assert not caplog.records  # 7 of 9: not yet (and fewer than 10 updates)
     assert len(caplog.records) == 1
-    assert caplog.records[0].getMessage().startswith(
-        "language zho sat at the floor in 8 of the last 10 mixer updates (from step 10): "
-        "π_zho = 0.050"
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith(
+            "language zho sat at the floor in 8 of the last 10 mixer updates (from step 10): "
+            "π_zho = 0.050"
+        )
     )
     for step in range(16, 30):  # recovers ...
         log.append(step, step, record(0.4, 0))
