@@ -44,6 +44,7 @@ from taam.report.markdown import markdown_table
 from taam.report.paired import paired_columns, paired_rows, seed_differences
 from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
 from taam.report.runs import RunRecord, differing_keys, languages_of, load_run
+from taam.report.splits import agreement, split_lags, split_lags_figure
 from taam.run.launch import checked_train
 from taam.run.rundir import LAST_CKPT
 from taam.run.status import FINISHED, outcome
@@ -290,13 +291,17 @@ def compare(
         groups.setdefault(job.entry, []).append(run)
     check_comparable(groups, splits=cfg.splits is not None)
     languages = languages_of(list(runs.values()))
-    written, tables = [], {}
+    written, tables, notes = [], {}, []
+    if cfg.splits is not None:
+        written_lags, notes = dev_against_heldout(groups[cfg.baseline], languages, cfg, out_dir)
+        written += written_lags
     for baseline in [cfg.baseline, *cfg.also_against]:
         rows = paired_rows(groups, baseline, languages, float(cfg.tie), float(cfg.confidence))
         per_seed = seed_differences(groups, baseline, languages)
         tables[baseline] = rows, per_seed
         suffix = "" if baseline == cfg.baseline else f"_vs_{baseline}"
         text = comparison_markdown(rows, languages, cfg, baseline, heldout)
+        text += "".join(f"\n{line}\n" for line in notes) if baseline == cfg.baseline else ""
         written += [
             atomic_write_text(out_dir / f"comparison{suffix}.md", text),
             write_csv(out_dir / f"comparison{suffix}.csv", rows, paired_columns(languages)),
@@ -314,6 +319,31 @@ def compare(
         *write_summary(list(runs.values()), out_dir, title=out_dir.name),
     ]
     return rows, written
+
+
+def dev_against_heldout(
+    runs: Sequence[RunRecord], languages: Sequence[str], cfg: DictConfig, out_dir: Path
+) -> tuple[list[Path], list[str]]:
+    """``split_lags.csv`` and ``plots/split_lags.png`` of the baseline's runs (see
+    ``taam.report.splits``); return the files and comparison.md's paragraph on them."""
+    rows = split_lags(runs, languages)
+    if not rows:
+        return [], []
+    fit = agreement(rows)
+    columns = list(rows[0])
+    written = [
+        write_csv(out_dir / "split_lags.csv", rows, columns),
+        save_figure(split_lags_figure(rows, languages), out_dir / "plots" / "split_lags.png"),
+    ]
+    note = (
+        f"Dev against held-out text (`{cfg.baseline}`'s runs, `split_lags.csv`, "
+        f"`plots/split_lags.png`): the last dev evaluation names the held-out worst language in "
+        f"{fit['worst_agree']} of {fit['runs']} runs (chance: 1 in {len(languages)}); the "
+        f"correlation of the languages' dev and held-out lags is r = {fit['correlation']:+.2f} "
+        f"over {len(rows)} split × language pairs. A dev-steered mixer can only help the "
+        "language that lags on held-out text where these agree."
+    )
+    return written, [note]
 
 
 def comparison_markdown(

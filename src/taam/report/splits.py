@@ -1,0 +1,94 @@
+"""Does the dev set rank the languages as the held-out text does? One row per split × language.
+
+For the baseline's runs of a benchmark over splits (``splits=N``): each language's *lag*, its
+adjusted loss relative to the mean over languages, ℓ_i / mean_j ℓ_j − 1, once on the held-out
+text (the evaluation, ``final``) and once on the dev set (the last dev evaluation in
+``metrics.csv``, what a dev-steered mixer saw last; ``dev_se_<lang>`` its relative standard
+error). A mixer can only help the language that lags on held-out text if the dev lag predicts
+the held-out lag: the summary gives how often the dev set names the held-out worst language and
+the correlation of the two lags over split × language.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from taam.report.runs import RunRecord
+
+
+def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows (split, seed, language, held-out and dev adjusted BPB, their lags in %, dev SE in %)
+    of every run that has both a ``final`` held-out score and a dev evaluation."""
+    rows = []
+    for run in sorted(runs, key=lambda r: (r.data_seed or 0, r.seed or 0)):
+        heldout = run.heldout_adjusted.get("final", {})
+        dev_rows = [r for r in run.metrics if all(r.get(f"dev_bpb_{x}") for x in languages)]
+        if not dev_rows or not all(x in heldout for x in languages):
+            continue
+        last = dev_rows[-1]
+        dev = {x: float(last[f"dev_bpb_{x}"]) * run.premiums.get(x, 1.0) for x in languages}
+        held_mean, dev_mean = statistics.fmean(heldout.values()), statistics.fmean(dev.values())
+        for x in languages:
+            se = last.get(f"dev_se_{x}")
+            rows.append(
+                {
+                    "split": run.data_seed,
+                    "seed": run.seed,
+                    "language": x,
+                    "heldout_adj": heldout[x],
+                    "heldout_lag_pct": 100 * (heldout[x] / held_mean - 1),
+                    "dev_adj": dev[x],
+                    "dev_lag_pct": 100 * (dev[x] / dev_mean - 1),
+                    "dev_se_pct": None if se is None else 100 * float(se),
+                }
+            )
+    return rows
+
+
+def agreement(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """``runs``; ``worst_agree``: runs where the dev set's worst language is the held-out one;
+    ``correlation``: Pearson r of dev and held-out lags over all rows (NaN below 3 rows)."""
+    by_run: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_run.setdefault((row["split"], row["seed"]), []).append(row)
+    agree = sum(
+        max(group, key=lambda r: r["heldout_lag_pct"])["language"]
+        == max(group, key=lambda r: r["dev_lag_pct"])["language"]
+        for group in by_run.values()
+    )
+    held = np.array([r["heldout_lag_pct"] for r in rows])
+    dev = np.array([r["dev_lag_pct"] for r in rows])
+    spread = len(rows) >= 3 and held.std() > 0 and dev.std() > 0
+    r = float(np.corrcoef(held, dev)[0, 1]) if spread else math.nan
+    return {"runs": len(by_run), "worst_agree": agree, "correlation": r}
+
+
+def split_lags_figure(rows: Sequence[dict[str, Any]], languages: Sequence[str]) -> Figure:
+    """Each split's lags: held-out filled, dev hollow, joined by a line per language."""
+    splits = sorted({r["split"] for r in rows})
+    fig = Figure(figsize=(max(5.0, 0.6 * len(splits) + 2), 3.6))
+    ax = fig.subplots()
+    for k, lang in enumerate(languages):
+        colour = f"C{k}"
+        mine = [r for r in rows if r["language"] == lang]
+        x = [splits.index(r["split"]) + (k - (len(languages) - 1) / 2) * 0.2 for r in mine]
+        held = [r["heldout_lag_pct"] for r in mine]
+        dev = [r["dev_lag_pct"] for r in mine]
+        for xi, h, d in zip(x, held, dev, strict=True):
+            ax.plot([xi, xi], [d, h], color=colour, alpha=0.35, linewidth=1)
+        ax.scatter(x, held, color=colour, s=22, label=f"{lang} held-out")
+        ax.scatter(x, dev, facecolors="none", edgecolors=colour, s=22, label=f"{lang} dev")
+    ax.axhline(0, color="black", linewidth=0.7)
+    ax.set_xticks(range(len(splits)), [str(s) for s in splits])
+    ax.set_xlabel("split (data seed)")
+    ax.set_ylabel("lag, % of the mean over languages")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, ncol=len(languages))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,73 @@
+"""taam.report.splits on hand-made runs: dev and held-out lags per split, their agreement."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from omegaconf import OmegaConf
+from test_comparison import LANGS, PREMIUMS, make_run
+
+from taam.io import read_csv_rows, write_csv
+from taam.report.benchmark import dev_against_heldout
+from taam.report.runs import load_run
+from taam.report.splits import agreement, split_lags, split_lags_figure
+
+
+def run_on_split(tmp_path, split, heldout, dev, dev_se=(0.02, 0.03)):
+    """A run of data seed ``split``: ``heldout`` final BPB, ``dev`` BPB at its last dev evaluation
+    (an earlier one that must not be used, and a training window without dev columns)."""
+    path = make_run(tmp_path, f"uniform_split{split}_seed1", 1, 5.0, 0.5, {"final": heldout})
+    ledger = json.loads((path / "ledger.json").read_text())
+    (path / "ledger.json").write_text(json.dumps({**ledger, "data_seed": split}))
+    columns = ["step", "exposures_tokens", *(f"dev_{q}_{x}" for x in LANGS for q in ("bpb", "se"))]
+    old = {"step": 10, "exposures_tokens": 1} | {f"dev_bpb_{x}": 9.0 for x in LANGS}
+    last = {"step": 20, "exposures_tokens": 2} | {f"dev_bpb_{x}": dev[x] for x in LANGS}
+    last |= {f"dev_se_{x}": se for x, se in zip(LANGS, dev_se, strict=True)}
+    write_csv(path / "metrics.csv", [old, {"step": 15, "exposures_tokens": 1}, last], columns)
+    return load_run(path)
+
+
+def test_lags_are_relative_to_the_mean_of_the_adjusted_losses(tmp_path):
+    run = run_on_split(tmp_path, 3, {"eng": 3.0, "zho": 5.0}, {"eng": 2.0, "zho": 3.0})
+    rows = split_lags([run], LANGS)
+    held = {"eng": 3.0, "zho": 5.0 * PREMIUMS["zho"]}  # 3.0 and 4.0: mean 3.5
+    dev = {"eng": 2.0, "zho": 3.0 * PREMIUMS["zho"]}  # 2.0 and 2.4: mean 2.2
+    for row in rows:
+        x = row["language"]
+        assert row["split"] == 3 and row["heldout_adj"] == pytest.approx(held[x])
+        assert row["heldout_lag_pct"] == pytest.approx(100 * (held[x] / 3.5 - 1))
+        assert row["dev_lag_pct"] == pytest.approx(100 * (dev[x] / 2.2 - 1))
+    assert [row["dev_se_pct"] for row in rows] == pytest.approx([2.0, 3.0])
+
+
+def test_agreement_counts_runs_whose_dev_set_names_the_held_out_worst_language(tmp_path):
+    runs = [  # zho worst on held-out text in both; the dev set agrees on split 0 only
+        run_on_split(tmp_path, 0, {"eng": 3.0, "zho": 5.0}, {"eng": 2.0, "zho": 3.0}),
+        run_on_split(tmp_path, 1, {"eng": 3.0, "zho": 4.5}, {"eng": 3.0, "zho": 3.0}),
+    ]
+    rows = split_lags(runs, LANGS)
+    fit = agreement(rows)
+    assert (fit["runs"], fit["worst_agree"]) == (2, 1)
+    held = [r["heldout_lag_pct"] for r in rows]
+    dev = [r["dev_lag_pct"] for r in rows]
+    mh, md = sum(held) / 4, sum(dev) / 4
+    cov = sum((h - mh) * (d - md) for h, d in zip(held, dev, strict=True))
+    r = cov / math.sqrt(sum((h - mh) ** 2 for h in held) * sum((d - md) ** 2 for d in dev))
+    assert fit["correlation"] == pytest.approx(r)
+    assert len(split_lags_figure(rows, LANGS).axes) == 1
+
+
+def test_a_benchmark_over_splits_writes_the_table_the_figure_and_the_note(tmp_path):
+    runs = [
+        run_on_split(tmp_path, 0, {"eng": 3.0, "zho": 5.0}, {"eng": 2.0, "zho": 3.0}),
+        run_on_split(tmp_path, 1, {"eng": 3.0, "zho": 4.5}, {"eng": 3.0, "zho": 3.0}),
+    ]
+    out = tmp_path / "bench"
+    written, [note] = dev_against_heldout(
+        runs, LANGS, OmegaConf.create({"baseline": "uniform"}), out
+    )
+    assert sorted(p.name for p in written) == ["split_lags.csv", "split_lags.png"]
+    assert len(read_csv_rows(out / "split_lags.csv")) == 4
+    assert "names the held-out worst language in 1 of 2 runs (chance: 1 in 2)" in note
