@@ -186,10 +186,16 @@ def test_splits_train_every_entry_and_seed_on_each_data_seed(tmp_path):
     ]
     for job in jobs:  # the data seed is the split's, as train.py composes it
         assert compose_config(list(job.overrides)).data.seed == job.split
-    with pytest.raises(BenchmarkError, match=r"data\.seed and splits both choose the data split"):
-        plan(cfg, ["data=sample", "data.seed=3"])
+    for data, overrides in (
+        (["data=sample", "data.seed=3"], []),
+        (["data=sample"], ["data.seed=3"]),
+    ):
+        cfg.overrides = overrides
+        with pytest.raises(BenchmarkError, match=r"data\.seed \(on the command line or in overr"):
+            plan(cfg, data)
+    cfg.overrides = []
     cfg.only = ["doremi"]  # its reference run is named without the split
-    with pytest.raises(BenchmarkError, match="run it without splits"):
+    with pytest.raises(BenchmarkError, match=r"\['doremi'\] read another entry's runs.*only="):
         plan(cfg)
     cfg.splits = 1
     with pytest.raises(BenchmarkError, match="splits=1: the number of data splits"):

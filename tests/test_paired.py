@@ -99,10 +99,22 @@ def test_over_several_splits_the_interval_is_over_splits_not_runs(tmp_path):
     pairs = [d for d in seed_differences(groups, "uniform", LANGS) if d["method"] == "mixer"]
     assert [(d["split"], d["seed"]) for d in pairs] == [(0, 1), (0, 2), (1, 1)]
     assert [d["d_bpb_adj_worst"] for d in pairs] == pytest.approx([-0.1, -0.3, 0.2])
-    row = next(r for r in paired_rows(groups, "uniform", LANGS, tie=0.05) if r["method"] == "mixer")
+    rows = paired_rows(groups, "uniform", LANGS, tie=0.05, by_split=True)
+    row = next(r for r in rows if r["method"] == "mixer")
     units = [-0.2, 0.2]  # split 0: mean of −0.1 and −0.3; split 1: +0.2
     assert (row["paired_seeds"], row["paired_splits"]) == (3, 2)
     assert (row["d_bpb_adj_worst"], row["d_bpb_adj_worst_low"]) == pytest.approx(
         t_interval(units)[:2]
     )
     assert (row["wins"], row["ties"], row["losses"]) == (1, 0, 1)
+    # A method whose pairs all fall in one split has one unit: no interval over its seeds.
+    groups["late"] = [r for r in groups["mixer"] if r.data_seed == 0]
+    late = next(
+        r
+        for r in paired_rows(groups, "uniform", LANGS, 0.05, by_split=True)
+        if r["method"] == "late"
+    )
+    assert late["d_bpb_adj_worst"] == pytest.approx(-0.2) and math.isnan(
+        late["d_bpb_adj_worst_low"]
+    )
+    assert (late["wins"], late["ties"], late["losses"]) == (1, 0, 0)

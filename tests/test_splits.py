@@ -71,3 +71,24 @@ def test_a_benchmark_over_splits_writes_the_table_the_figure_and_the_note(tmp_pa
     assert sorted(p.name for p in written) == ["split_lags.csv", "split_lags.png"]
     assert len(read_csv_rows(out / "split_lags.csv")) == 4
     assert "names the held-out worst language in 1 of 2 runs (chance: 1 in 2)" in note
+
+
+def test_the_within_language_correlation_takes_the_languages_average_lags_out():
+    """The dev set can rank the languages as held-out text does on average (pooled r near 1)
+    while moving against it from split to split (within-language r = −1)."""
+    held = {"eng": [10, 12, 8], "zho": [-10, -12, -8]}
+    dev = {"eng": [10, 8, 12], "zho": [-10, -8, -12]}
+    rows = [
+        {
+            "split": k,
+            "seed": 1,
+            "language": x,
+            "heldout_lag_pct": held[x][k],
+            "dev_lag_pct": dev[x][k],
+        }
+        for k in range(3)
+        for x in LANGS
+    ]
+    fit = agreement(rows)
+    assert fit["correlation"] > 0.9 and fit["within_language"] == pytest.approx(-1.0)
+    assert fit["worst_agree"] == 3

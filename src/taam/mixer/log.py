@@ -101,11 +101,16 @@ class MixerLog:
                     self.window,
                     self.rows[-1]["step"],
                     lang,
-                    _float(self.rows[-1].get(f"pi_{lang}")),
+                    self._floor_pi(lang),
                 )
                 self.starved.add(lang)
             elif not starved:
                 self.starved.discard(lang)
+
+    def _floor_pi(self, lang: str) -> float:
+        """π of ``lang`` at its latest update at the floor (its value there: γ/K)."""
+        rows = [r for r in self.rows[-self.window :] if r.get(f"at_floor_{lang}")]
+        return _float(rows[-1].get(f"pi_{lang}")) if rows else math.nan
 
     def time_at_floor(self, since: int = 0) -> dict[str, float]:
         """Fraction of the update rows from row ``since`` on with each language at the floor."""

@@ -349,7 +349,7 @@ evidence the typological prior did not measurably help (as the start it made no 
 benchmark could resolve; as an anchor it hurt). The default (v2 on the dev signal, acting only
 on a lag beyond one standard error of the dev set, every language kept at 70% of its uniform
 share or more), over ten data splits at 500 steps, was 0.7% better than uniform sampling on the
-lagging language of a second corpus (an interval that includes no gain) and tied on the
+lagging language of a second corpus (an interval that includes zero) and tied on the
 project's sample, where no language lags consistently across splits.
 What the project has and has not shown: TAAM's docs/mixer.md, "What TAAM claims, and what it
 does not".

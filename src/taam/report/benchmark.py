@@ -52,6 +52,8 @@ from taam.run.sweep import SweepJob, run_job
 
 log = logging.getLogger(__name__)
 
+DATA_SEED = ("data.seed=", "+data.seed=", "++data.seed=")
+
 
 @dataclass(frozen=True)
 class Job:
@@ -100,10 +102,12 @@ def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
     overrides (baselines added if not chosen); ``data``: the data overrides of every job (the
     benchmark's ``data=`` choice and ``data.*``)."""
     check_settings(cfg)
-    if cfg.splits is not None and any(o.startswith(("data.seed=", "+data.seed=")) for o in data):
+    seeds_given = [*data, *cfg.overrides]
+    if cfg.splits is not None and any(o.startswith(DATA_SEED) for o in seeds_given):
         raise BenchmarkError(
-            "data.seed and splits both choose the data split; give one: splits=N trains every "
-            "job on data seeds 0..N-1, data.seed=D (without splits) on split D alone."
+            "data.seed (on the command line or in overrides) and splits both choose the data "
+            "split; give one: splits=N trains every job on data seeds 0..N-1, data.seed=D "
+            "(without splits) on split D alone."
         )
     entries = dict(cfg.methods)
     chosen = list(cfg.only) if cfg.only else list(entries)
@@ -136,10 +140,13 @@ def plan(cfg: DictConfig, data: Sequence[str] = ("data=sample",)) -> list[Job]:
         for name in dict.fromkeys(chosen)
         for seed in range(1, int(cfg.seeds) + 1)
     ]
-    if cfg.splits is not None and len(stages(jobs, out)) > 1:
+    later = stages(jobs, out)[1:] if cfg.splits is not None else []
+    if later:
+        names = sorted({job.entry for job in later[0]})
         raise BenchmarkError(
-            "an entry reads another entry's runs (DoReMi's reference_run names <entry>_seed<s>), "
-            "which a benchmark over splits names <entry>_split<d>_seed<s>; run it without splits."
+            f"{names} read another entry's runs (DoReMi's reference_run names <entry>_seed<s>), "
+            "which a benchmark over splits names <entry>_split<d>_seed<s>; leave them out with "
+            "only=[...] (e.g. only=[uniform,pstar]) or run them without splits."
         )
     return jobs
 
@@ -296,7 +303,14 @@ def compare(
         written_lags, notes = dev_against_heldout(groups[cfg.baseline], languages, cfg, out_dir)
         written += written_lags
     for baseline in [cfg.baseline, *cfg.also_against]:
-        rows = paired_rows(groups, baseline, languages, float(cfg.tie), float(cfg.confidence))
+        rows = paired_rows(
+            groups,
+            baseline,
+            languages,
+            float(cfg.tie),
+            float(cfg.confidence),
+            by_split=cfg.splits is not None,
+        )
         per_seed = seed_differences(groups, baseline, languages)
         tables[baseline] = rows, per_seed
         suffix = "" if baseline == cfg.baseline else f"_vs_{baseline}"
@@ -340,8 +354,10 @@ def dev_against_heldout(
         f"`plots/split_lags.png`): the last dev evaluation names the held-out worst language in "
         f"{fit['worst_agree']} of {fit['runs']} runs (chance: 1 in {len(languages)}); the "
         f"correlation of the languages' dev and held-out lags is r = {fit['correlation']:+.2f} "
-        f"over {len(rows)} split × language pairs. A dev-steered mixer can only help the "
-        "language that lags on held-out text where these agree."
+        f"over {len(rows)} run × language pairs, and r = {fit['within_language']:+.2f} after "
+        "taking each language's mean lag out (does the dev set follow the split, beyond the "
+        "languages' average lags?). A dev-steered mixer can only help the language that lags "
+        "on held-out text where these agree."
     )
     return written, [note]
 

@@ -10,9 +10,8 @@ for x = the worst language's adjusted BPB (max_i BPB_i × BP_i), the mean adjust
 languages, and each language's adjusted BPB. A unit is a win where d_u < −tie, a loss where
 d_u > tie and a tie otherwise (lower BPB is better).
 
-The unit: with one data split (every run scored on the same held-out text) each seed; with
-several splits (data seeds, ``splits=N`` in the benchmark) each split, d_u its mean over its
-seeds. Seeds of one split share its held-out, dev and training documents, so over splits they
+The unit: with one data split (every run scored on the same held-out text) each seed; in a
+benchmark over splits (data seeds, ``splits=N``) each split, d_u its mean over its seeds. Seeds of one split share its held-out, dev and training documents, so over splits they
 are not independent draws; the split is, and the interval over splits is the one for a claim
 about the method rather than about one held-out text.
 """
@@ -50,13 +49,16 @@ def seed_differences(
 ) -> list[dict[str, Any]]:
     """One row per method × shared (split, seed): d_s of every compared column (``d_<column>``)."""
 
-    def pair(run: RunRecord) -> tuple[int, int]:
-        return (run.data_seed or 0, run.seed or 0)
+    def pair(run: RunRecord) -> tuple[int | None, int | None]:
+        return (run.data_seed, run.seed)
+
+    def order(run: RunRecord) -> tuple[int, int]:
+        return (-1 if run.data_seed is None else run.data_seed, run.seed or 0)
 
     base = {pair(run): job_row(run, languages) for run in groups[baseline]}
     rows = []
     for label, runs in groups.items():
-        for run in sorted(runs, key=pair):
+        for run in sorted(runs, key=order):
             if pair(run) not in base:
                 continue
             job = job_row(run, languages)
@@ -73,17 +75,19 @@ def seed_differences(
     return rows
 
 
-def unit_differences(pairs: Sequence[Mapping[str, Any]], column: str) -> list[float]:
-    """The paired differences of ``column`` (``d_<name>``) as independent units: one per seed
-    where every pair is on one split, one per split (its mean over seeds) where they span
-    several."""
-    by_split: dict[Any, list[float]] = {}
-    for d in pairs:
-        if d[column] is not None:
-            by_split.setdefault(d["split"], []).append(d[column])
-    if len(by_split) == 1:
-        return next(iter(by_split.values()))
-    return [statistics.fmean(values) for values in by_split.values()]
+def unit_differences(
+    pairs: Sequence[Mapping[str, Any]], column: str, by_split: bool = False
+) -> list[float]:
+    """The paired differences of ``column`` (``d_<name>``) as independent units: one per pair
+    (seed), or with ``by_split`` one per split, its mean over seeds (a method whose pairs all
+    fall in one split then has one unit and no interval, never an interval over seeds)."""
+    values = [d for d in pairs if d[column] is not None]
+    if not by_split:
+        return [d[column] for d in values]
+    by_split_values: dict[Any, list[float]] = {}
+    for d in values:
+        by_split_values.setdefault(d["split"], []).append(d[column])
+    return [statistics.fmean(v) for v in by_split_values.values()]
 
 
 def paired_rows(
@@ -92,8 +96,10 @@ def paired_rows(
     languages: Sequence[str],
     tie: float = 0.0,
     confidence: float = 0.95,
+    by_split: bool = False,
 ) -> list[dict[str, Any]]:
-    """One row per method, ranked by its mean worst-language adjusted BPB (best first).
+    """One row per method, ranked by its mean worst-language adjusted BPB (best first);
+    ``by_split``: the unit of the interval and of W/T/L is the split (see the module docstring).
 
     Columns: the method's own means (adjusted worst and mean BPB, raw worst BPB, final π and
     time at the floor per language), then for each compared column the paired difference's
@@ -114,10 +120,10 @@ def paired_rows(
         row["paired_seeds"] = len(mine)
         row["paired_splits"] = len({d["split"] for d in mine})
         for column in compared_columns(languages):
-            values = unit_differences(mine, f"d_{column}")
+            values = unit_differences(mine, f"d_{column}", by_split)
             mean, low, high = t_interval(values, confidence) if values else (None,) * 3
             row |= {f"d_{column}": mean, f"d_{column}_low": low, f"d_{column}_high": high}
-        worst = unit_differences(mine, "d_bpb_adj_worst")
+        worst = unit_differences(mine, "d_bpb_adj_worst", by_split)
         row["wins"] = sum(d < -tie for d in worst)
         row["ties"] = sum(abs(d) <= tie for d in worst)
         row["losses"] = sum(d > tie for d in worst)

@@ -229,7 +229,8 @@ def paired_differences(
     languages: Sequence[str],
 ) -> Figure:
     """One panel per quantity (worst language, then each language's adjusted BPB): each
-    method's paired difference to the baseline, a dot per seed and the mean with its interval."""
+    method's paired difference to the baseline, a dot per pair (seed, or split × seed) and the
+    mean with its interval (over seeds, or over splits: ``taam.report.paired``)."""
     panels = [("bpb_adj_worst", "worst language"), *((f"bpb_adj_final_{x}", x) for x in languages)]
     methods = [row["method"] for row in rows if row["method"] != baseline]
     fig = Figure(figsize=(3.4 * len(panels), 0.45 * len(methods) + 1.6))

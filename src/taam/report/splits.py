@@ -6,7 +6,7 @@ text (the evaluation, ``final``) and once on the dev set (the last dev evaluatio
 ``metrics.csv``, what a dev-steered mixer saw last; ``dev_se_<lang>`` its relative standard
 error). A mixer can only help the language that lags on held-out text if the dev lag predicts
 the held-out lag: the summary gives how often the dev set names the held-out worst language and
-the correlation of the two lags over split × language.
+the correlation of the two lags over run × language, pooled and within each language.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict
 
 def agreement(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """``runs``; ``worst_agree``: runs where the dev set's worst language is the held-out one;
-    ``correlation``: Pearson r of dev and held-out lags over all rows (NaN below 3 rows)."""
+    ``correlation``: Pearson r of dev and held-out lags over all rows; ``within_language``: the
+    same after subtracting each language's mean lag (over runs) from both, i.e. whether the dev
+    set follows the split beyond the languages' average lags (NaN where undefined)."""
     by_run: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         by_run.setdefault((row["split"], row["seed"]), []).append(row)
@@ -62,11 +64,26 @@ def agreement(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
         == max(group, key=lambda r: r["dev_lag_pct"])["language"]
         for group in by_run.values()
     )
-    held = np.array([r["heldout_lag_pct"] for r in rows])
-    dev = np.array([r["dev_lag_pct"] for r in rows])
-    spread = len(rows) >= 3 and held.std() > 0 and dev.std() > 0
-    r = float(np.corrcoef(held, dev)[0, 1]) if spread else math.nan
-    return {"runs": len(by_run), "worst_agree": agree, "correlation": r}
+    held = np.array([r["heldout_lag_pct"] for r in rows], dtype=float)
+    dev = np.array([r["dev_lag_pct"] for r in rows], dtype=float)
+    language = np.array([r["language"] for r in rows])
+    held_within, dev_within = held.copy(), dev.copy()
+    for lang in set(language):
+        mine = language == lang
+        held_within[mine] -= held[mine].mean()
+        dev_within[mine] -= dev[mine].mean()
+    return {
+        "runs": len(by_run),
+        "worst_agree": agree,
+        "correlation": _pearson(held, dev),
+        "within_language": _pearson(held_within, dev_within),
+    }
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
 
 
 def split_lags_figure(rows: Sequence[dict[str, Any]], languages: Sequence[str]) -> Figure:

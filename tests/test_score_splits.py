@@ -1,0 +1,47 @@
+"""scripts/score_splits.py on a run directory with a real (tiny) checkpoint: its held-out BPB is
+the evaluator's, and a dev split equal to the held-out split gives the same lags."""
+
+from __future__ import annotations
+
+import csv
+import json
+import runpy
+import shutil
+
+import pytest
+
+from eval_support import HELDOUT, eval_config, make_run_dir
+from taam.evaluation import evaluate
+from tests_support import ROOT
+
+SCRIPT = runpy.run_path(str(ROOT / "scripts" / "score_splits.py"))
+
+
+def test_whole_split_lags_match_the_evaluator(tmp_path):
+    run = make_run_dir(tmp_path / "bench" / "uniform_split3_seed1", {"final": 1_000})
+    ledger = json.loads((run / "ledger.json").read_text())
+    ledger |= {"data_seed": 3, "data_key": "k"}
+    (run / "ledger.json").write_text(json.dumps(ledger))
+    cache = tmp_path / "cache"
+    (run / "config.yaml").write_text(
+        f"seed: 1\npaths: {{cache_dir: {cache}}}\nmodel: {{seq_len: 16}}\n"
+    )
+    for lang in HELDOUT:  # the dev split: a copy of the held-out split
+        (cache / "k" / lang).mkdir(parents=True)
+        shutil.copy(run / "heldout" / f"{lang}.jsonl", cache / "k" / lang / "dev.jsonl")
+
+    SCRIPT["main"](str(tmp_path / "bench"))
+    with (tmp_path / "bench" / "split_lags_full.csv").open(newline="", encoding="utf-8") as f:
+        rows = {r["language"]: r for r in csv.DictReader(f)}
+    evaluate(eval_config([f"run_dir={run}", "context_length=16", "stride=16"]))
+    with (run / "eval" / "results.csv").open(newline="", encoding="utf-8") as f:
+        adjusted = {
+            r["language"]: float(r["value"])
+            for r in csv.DictReader(f)
+            if r["metric"] == "bpb_adjusted" and not r["file"] and r["checkpoint"] == "final"
+        }
+    assert set(rows) == set(HELDOUT) and {r["split"] for r in rows.values()} == {"3"}
+    for lang, row in rows.items():
+        assert float(row["heldout_adj"]) == pytest.approx(adjusted[lang], rel=1e-6)
+        assert float(row["dev_lag_pct"]) == pytest.approx(float(row["heldout_lag_pct"]))
+        assert int(row["heldout_documents"]) == len(HELDOUT[lang])
