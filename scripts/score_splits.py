@@ -15,7 +15,6 @@ lag's SE and the document counts) and prints the agreement (``taam.report.splits
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -23,67 +22,58 @@ import numpy as np
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from taam.data.shards import read_dev_texts
+from taam.evaluation.heldout import bits_per_byte, read_heldout
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.io import write_csv
+from taam.mixer.base import ratio_relative_se
 from taam.mixer.rewards import lag_standard_error
-from taam.report.splits import agreement
-
-
-def read_texts(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["text"] for line in lines if line.strip()]
+from taam.report.splits import agreement, lags_pct
 
 
 def score(model, tokenizer, texts: list[str], context: int) -> tuple[float, float, int]:
-    """Bits per byte over all texts and its relative SE over documents (Cochran's ratio
-    estimator: documents are the sampled units, bytes the denominator)."""
-    nats = -np.asarray(
-        sequence_logprobs(model, encode_with_bos(tokenizer, texts), context, context, 16)
-    )
-    size = np.array([len(t.encode("utf-8")) for t in texts], dtype=float)
-    loss = nats.sum() / size.sum()
-    n = len(texts)
-    se = math.sqrt(n / (n - 1) * ((nats - loss * size) ** 2).sum()) / size.sum() / loss
-    return loss / math.log(2), se, n
+    """Bits per byte over all texts, its relative SE over documents (the dev evaluation's
+    ratio estimator, :func:`taam.mixer.base.ratio_relative_se`) and the number of documents."""
+    ids = encode_with_bos(tokenizer, texts)
+    logprobs = np.asarray(sequence_logprobs(model, ids, context, context, 16))
+    sizes = np.array([len(t.encode("utf-8")) for t in texts], dtype=float)
+    return bits_per_byte(logprobs, texts), ratio_relative_se(-logprobs, sizes), len(texts)
 
 
-def lags(values: dict[str, float], relative_se: dict[str, float]) -> tuple[dict, dict]:
-    """Lag ℓ_i / mean_j ℓ_j − 1 in % and its SE in % (delta method, as the mixer's margin)."""
+def lag_se_pct(values: dict[str, float], relative_se: dict[str, float]) -> dict[str, float]:
+    """Each lag's SE in % (delta method, as the mixer's margin: ``lag_standard_error``)."""
     langs = list(values)
-    v = np.array([values[x] for x in langs])
-    se = lag_standard_error(v, np.array([relative_se[x] for x in langs]))
-    lag = v / v.mean() - 1
-    return dict(zip(langs, 100 * lag, strict=True)), dict(zip(langs, 100 * se, strict=True))
+    se = lag_standard_error(
+        np.array([values[x] for x in langs]), np.array([relative_se[x] for x in langs])
+    )
+    return dict(zip(langs, 100 * se, strict=True))
 
 
 def score_run(run: Path) -> list[dict]:
     config = OmegaConf.load(run / "config.yaml")
     ledger = json.loads((run / "ledger.json").read_text(encoding="utf-8"))
-    premium = {x: v["byte_premium"] for x, v in ledger["languages"].items()}
-    cache = Path(config.paths.cache_dir) / ledger["data_key"]
+    heldout_texts, premium = read_heldout(run)
+    context = int(config.model.seq_len)
+    data_root = Path(config.paths.cache_dir) / ledger["data_key"]
     model = AutoModelForCausalLM.from_pretrained(run / "final").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "final")
-    context = int(config.model.seq_len)
-    held, dev = {}, {}
-    for x in premium:
-        held[x] = score(model, tokenizer, read_texts(run / "heldout" / f"{x}.jsonl"), context)
-        dev[x] = score(model, tokenizer, read_texts(cache / x / "dev.jsonl"), context)
-    held_lag, held_se = lags(
-        {x: held[x][0] * premium[x] for x in premium}, {x: held[x][1] for x in premium}
-    )
-    dev_lag, dev_se = lags(
-        {x: dev[x][0] * premium[x] for x in premium}, {x: dev[x][1] for x in premium}
-    )
+    held = {x: score(model, tokenizer, heldout_texts[x], context) for x in premium}
+    dev = {x: score(model, tokenizer, read_dev_texts(data_root, x), context) for x in premium}
+    held_adj = {x: held[x][0] * premium[x] for x in premium}
+    dev_adj = {x: dev[x][0] * premium[x] for x in premium}
+    held_lag, dev_lag = lags_pct(held_adj), lags_pct(dev_adj)
+    held_se = lag_se_pct(held_adj, {x: held[x][1] for x in premium})
+    dev_se = lag_se_pct(dev_adj, {x: dev[x][1] for x in premium})
     return [
         {
             "split": ledger["data_seed"],
             "seed": config.seed,
             "language": x,
-            "heldout_adj": held[x][0] * premium[x],
+            "heldout_adj": held_adj[x],
             "heldout_lag_pct": held_lag[x],
             "heldout_lag_se_pct": held_se[x],
             "heldout_documents": held[x][2],
-            "dev_adj": dev[x][0] * premium[x],
+            "dev_adj": dev_adj[x],
             "dev_lag_pct": dev_lag[x],
             "dev_lag_se_pct": dev_se[x],
             "dev_documents": dev[x][2],

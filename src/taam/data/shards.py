@@ -165,8 +165,13 @@ class ShardSet:
 
     def dev_texts(self, lang: str) -> list[str]:
         """The language's dev documents (none for data prepared with ``dev_fraction=0``)."""
-        with (self.root / lang / "dev.jsonl").open(encoding="utf-8") as f:
-            return [json.loads(line)["text"] for line in f]
+        return read_dev_texts(self.root, lang)
 
     def unique_tokens(self) -> np.ndarray:
         return np.array([self.train[lang].unique_tokens for lang in self.languages], dtype=np.int64)
+
+
+def read_dev_texts(root: Path, lang: str) -> list[str]:
+    """``<root>/<lang>/dev.jsonl``: the dev documents of prepared data at ``root``."""
+    with (root / lang / "dev.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]

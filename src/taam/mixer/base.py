@@ -7,6 +7,7 @@ per-language statistics of each update window through ``update(step, stats)``.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -85,22 +86,16 @@ class WindowStats:
 
             se(ℓ_i)² = D_i / (D_i − 1) · Σ_d (nats_d − ℓ_i·bytes_d)² / (Σ_d bytes_d)²
 
-        and s_i = se(ℓ_i) / ℓ_i (infinite with fewer than two documents: nothing to go by).
+        and s_i = se(ℓ_i) / ℓ_i (:func:`ratio_relative_se`).
         """
         docs = np.asarray(documents, dtype=np.float64)
         lang = np.asarray(document_language, dtype=np.int64)
         k = len(draws)
         sums = np.zeros((k, docs.shape[1]))
         np.add.at(sums, lang, docs)
-        relative_se = np.full(k, np.inf)
-        for i in range(k):
-            mine = docs[(lang == i) & (docs[:, 1] > 0)]  # documents with windows scored
-            n, b = len(mine), mine[:, 1].sum()
-            if n < 2 or b <= 0 or mine[:, 0].sum() <= 0:
-                continue
-            loss = mine[:, 0].sum() / b
-            residual = mine[:, 0] - loss * mine[:, 1]
-            relative_se[i] = np.sqrt(n / (n - 1) * (residual**2).sum()) / b / loss
+        relative_se = np.array(
+            [ratio_relative_se(docs[lang == i, 0], docs[lang == i, 1]) for i in range(k)]
+        )
         return cls(
             nats=sums[:, 0],
             bytes=sums[:, 1],
@@ -120,6 +115,21 @@ class WindowStats:
         """ℓ_i = Σ NLL / Σ bytes (nan for a language absent from the window)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.bytes > 0, self.nats / self.bytes, np.nan)
+
+
+def ratio_relative_se(nats: np.ndarray, sizes: np.ndarray) -> float:
+    """s = se(ℓ) / ℓ of ℓ = Σ_d nats_d / Σ_d bytes_d, documents the sampled units (Cochran 1977,
+    §6.3; see :meth:`WindowStats.from_documents`). Documents without bytes (no window scored) do
+    not count; infinite with fewer than two documents: nothing to go by."""
+    scored = np.asarray(sizes, dtype=np.float64) > 0
+    nats = np.asarray(nats, dtype=np.float64)[scored]
+    sizes = np.asarray(sizes, dtype=np.float64)[scored]
+    n, b = len(sizes), sizes.sum()
+    if n < 2 or b <= 0 or nats.sum() <= 0:
+        return math.inf
+    loss = nats.sum() / b
+    residual = nats - loss * sizes
+    return float(np.sqrt(n / (n - 1) * (residual**2).sum()) / b / loss)
 
 
 class Mixer(ABC):

@@ -11,9 +11,10 @@ languages, and each language's adjusted BPB. A unit is a win where d_u < −tie,
 d_u > tie and a tie otherwise (lower BPB is better).
 
 The unit: with one data split (every run scored on the same held-out text) each seed; in a
-benchmark over splits (data seeds, ``splits=N``) each split, d_u its mean over its seeds. Seeds of one split share its held-out, dev and training documents, so over splits they
-are not independent draws; the split is, and the interval over splits is the one for a claim
-about the method rather than about one held-out text.
+benchmark over splits (data seeds, ``splits=N``) each split, d_u its mean over its seeds. Seeds
+of one split share its held-out, dev and training documents, so over splits they are not
+independent draws; the split is, and the interval over splits is the one for a claim about the
+method rather than about one held-out text.
 """
 
 from __future__ import annotations

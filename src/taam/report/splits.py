@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from taam.report.runs import RunRecord
+
+
+def lags_pct(values: Mapping[str, float]) -> dict[str, float]:
+    """Each language's lag in %: 100 · (ℓ_i / mean_j ℓ_j − 1)."""
+    mean = statistics.fmean(values.values())
+    return {x: 100 * (v / mean - 1) for x, v in values.items()}
 
 
 def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
@@ -33,7 +39,7 @@ def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict
             continue
         last = dev_rows[-1]
         dev = {x: float(last[f"dev_bpb_{x}"]) * run.premiums.get(x, 1.0) for x in languages}
-        held_mean, dev_mean = statistics.fmean(heldout.values()), statistics.fmean(dev.values())
+        held_lag, dev_lag = lags_pct({x: heldout[x] for x in languages}), lags_pct(dev)
         for x in languages:
             se = last.get(f"dev_se_{x}")
             rows.append(
@@ -42,9 +48,9 @@ def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict
                     "seed": run.seed,
                     "language": x,
                     "heldout_adj": heldout[x],
-                    "heldout_lag_pct": 100 * (heldout[x] / held_mean - 1),
+                    "heldout_lag_pct": held_lag[x],
                     "dev_adj": dev[x],
-                    "dev_lag_pct": 100 * (dev[x] / dev_mean - 1),
+                    "dev_lag_pct": dev_lag[x],
                     "dev_se_pct": None if se is None else 100 * float(se),
                 }
             )
