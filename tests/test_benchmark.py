@@ -1,6 +1,7 @@
 """``python src/benchmark.py`` end to end on a tiny benchmark, its jobs trained in parallel by the
 local launcher: paired differences equal those computed by hand from each run's results, every
-run scored on the same held-out documents, and a re-run trains and scores nothing again. Its
+run scored on the same held-out documents, a re-run trains and scores nothing again, and one
+with other settings is refused rather than credited with the old runs. Its
 settings are checked before any work."""
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     assert run_benchmark(cfg, CONFIGS, local) == rows  # the same table again ...
     assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # no training
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/eval/cache/*.json")} == scored
+
+    cfg.overrides = [*cfg.overrides, "train.lr=0.0123"]  # the same out_dir, another setting
+    with pytest.raises(BenchmarkError, match=r"4 run\(s\).*train.lr: 0.003 → 0.0123"):
+        run_benchmark(cfg, CONFIGS, local)
+    assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # nothing ran
 
 
 def test_the_data_group_is_chosen_as_in_train_py(tmp_path):

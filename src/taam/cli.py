@@ -88,7 +88,7 @@ def check_overrides(config_name: str, overrides: Sequence[str]) -> None:
             chosen.append(f"{key}={_values(override)[0]}")
     if not any(o.key_or_group not in groups and _is_change(o) for o in parsed):
         return
-    base = _compose(config_name, chosen)
+    base = compose_config(config_name, chosen)
     for override in parsed:
         if override.key_or_group not in groups and _is_change(override):
             _check_key(base, override.key_or_group, override)
@@ -127,7 +127,9 @@ def _check_option(group: str, option: str, options: list[str]) -> None:
     )
 
 
-def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+def compose_config(config_name: str, overrides: list[str]) -> DictConfig:
+    """The config ``config_name`` composed with ``overrides``, as the entry script would see it
+    (a Hydra error as one :class:`ConfigError` line)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         try:
             return compose(config_name=config_name, overrides=overrides)

@@ -35,6 +35,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from taam.cli import compose_config
 from taam.errors import BenchmarkError
 from taam.evaluation.checkpoints import pick_device
 from taam.evaluation.runner import evaluate_run, write_outputs
@@ -45,14 +46,17 @@ from taam.report.paired import paired_columns, paired_rows, seed_differences
 from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
 from taam.report.runs import RunRecord, differing_keys, languages_of, load_run
 from taam.report.splits import agreement, split_lags, split_lags_figure
+from taam.run.identity import flat_config
 from taam.run.launch import checked_train
-from taam.run.rundir import LAST_CKPT
+from taam.run.rundir import LAST_CKPT, saved_config
 from taam.run.status import FINISHED, outcome
 from taam.run.sweep import SweepJob, run_job
 
 log = logging.getLogger(__name__)
 
 DATA_SEED = ("data.seed=", "+data.seed=", "++data.seed=")
+# Where a reused run may differ from what its job asks today: where it lives and how it logs.
+REUSE_MAY_DIFFER = ("resume", "run_dir", "paths", "logger", "card", "hydra", "train.plots")
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,35 @@ def job_overrides(job: Job) -> list[str] | None:
         )
         return None
     return [*job.overrides, f"run_dir={job.run_dir}", *(["resume=true"] if resume else [])]
+
+
+def check_reuse(jobs: Sequence[Job]) -> None:
+    """Refuse to reuse a run of the out_dir (finished, or to be resumed) whose ``config.yaml``
+    differs from what its job composes today (an entry redefined, another corpus, changed
+    defaults): the comparison would credit the job's settings with the old run's results."""
+    stale = []
+    for job in jobs:
+        finished = outcome(job.run_dir) in FINISHED
+        if not (finished or (job.run_dir / LAST_CKPT).is_file()):
+            continue  # not reused: trained afresh, or reported as failed (job_overrides)
+        wanted = compose_config("train", [*job.overrides, f"run_dir={job.run_dir}"])
+        want = flat_config(wanted, REUSE_MAY_DIFFER)
+        have = flat_config(saved_config(job.run_dir), REUSE_MAY_DIFFER)
+        changed = [
+            f"{k}: {have.get(k)} → {want.get(k)}"
+            for k in sorted(have.keys() | want.keys())
+            if have.get(k) != want.get(k)
+        ]
+        if changed:
+            more = f"; {len(changed) - 2} more" if len(changed) > 2 else ""
+            stale.append(f"{job.name} ({'; '.join(changed[:2])}{more})")
+    if stale:
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        raise BenchmarkError(
+            f"{len(stale)} run(s) in {jobs[0].run_dir.parent} were trained with other settings "
+            f"than this benchmark gives them: {shown}; nothing was changed. Use a fresh out_dir, "
+            "or remove those runs to train them again."
+        )
 
 
 def stages(jobs: Sequence[Job], out_dir: Path) -> list[list[Job]]:
@@ -447,6 +480,7 @@ def run_benchmark(
     overrides of every job."""
     jobs = plan(cfg, data)
     out_dir = Path(cfg.out_dir)
+    check_reuse(jobs)
     write_json(out_dir / "benchmark.json", OmegaConf.to_container(cfg, resolve=True))
     todo = {job: overrides for job in jobs if (overrides := job_overrides(job)) is not None}
     if todo:
