@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 from omegaconf import OmegaConf
 
 from taam.evaluation.report import COLUMNS
 from taam.io import write_csv, write_json
-from taam.report.comparison import ComparisonError, job_row, markdown, method_rows, summarize
+from taam.report.comparison import (
+    ComparisonError,
+    job_row,
+    markdown,
+    method_rows,
+    summarize,
+    write_summary,
+)
 from taam.report.runs import find_runs, load_runs, unaveraged
 
 LANGS = ["eng", "zho"]
@@ -157,3 +166,37 @@ def test_runs_that_differ_in_more_than_their_seed_are_never_averaged(tmp_path):
         "Not averaged (the runs differ in more than their seed): Pstar-cld-dev: train.max_steps."
         in summary
     )
+
+
+def test_a_benchmark_over_splits_pools_the_data_seed_into_one_row(tmp_path):
+    """Runs that differ only in data.seed (a benchmark over splits) make one row when
+    ``data.seed`` is pooled, and stay apart (each split its own row) when it is not."""
+
+    def config(seed, data_seed):
+        return {
+            "seed": seed,
+            "run_dir": f"runs/{data_seed}-{seed}",
+            "method": {
+                "name": "Pstar",
+                "mixer": {"_target_": "taam.mixer.exp3.Exp3Mixer.from_context"},
+            },
+            "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
+            "signal": {"name": "dev"},
+            "data": {"languages": LANGS, "seed": data_seed},
+            "train": {"max_steps": 60},
+        }
+
+    bpbs = {(0, 1): 5.0, (0, 2): 5.2, (1, 1): 4.0, (2, 1): 4.4}
+    for (data_seed, seed), bpb in bpbs.items():
+        run = f"pstar_split{data_seed}_seed{seed}"
+        make_run(tmp_path, run, seed, bpb, 0.5, None, config=config(seed, data_seed))
+    runs = load_runs(find_runs(tmp_path))
+    apart = method_rows(runs, LANGS)
+    assert len(apart) == 3 and unaveraged(runs) == {"Pstar-cld-dev": ["data.seed"]}
+    (row,) = method_rows(runs, LANGS, pooled=("data.seed",))
+    assert row["label"] == "Pstar-cld-dev" and row["seeds"] == 4
+    assert row["bpb_final_eng_mean"] == pytest.approx(statistics.fmean(bpbs.values()))
+    assert unaveraged(runs, pooled=("data.seed",)) == {}
+    write_summary(runs, tmp_path, "splits", pooled=("data.seed",))
+    summary = (tmp_path / "summary.md").read_text()
+    assert "mean ± sd over seeds and data.seed" in summary and "Not averaged" not in summary

@@ -356,6 +356,7 @@ def compare(
         ]
     rows, per_seed = tables[cfg.baseline]
     plots = out_dir / "plots"
+    pooled = ("data.seed",) if cfg.splits is not None else ()  # summary.md: a row per entry
     written += [
         save_figure(
             paired_differences(per_seed, rows, cfg.baseline, languages),
@@ -363,7 +364,7 @@ def compare(
         ),
         save_figure(pi_band_by_method(groups, languages), plots / "pi_mean_by_method.png"),
         save_figure(heldout_by_method(groups, languages), plots / "heldout_by_method.png"),
-        *write_summary(list(runs.values()), out_dir, title=out_dir.name),
+        *write_summary(list(runs.values()), out_dir, out_dir.name, pooled=pooled),
     ]
     return rows, written
 

@@ -122,11 +122,13 @@ def exposure_shares(summary: dict) -> dict[str, float]:
     return {lang: v["exposures_tokens"] / total for lang, v in per_language.items()}
 
 
-def method_rows(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per configuration (see :func:`group_by_method`): seeds averaged
-    (``<column>_mean``, ``<column>_sd``)."""
+def method_rows(
+    runs: Sequence[RunRecord], languages: Sequence[str], pooled: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One row per configuration (see :func:`group_by_method`): seeds (and the ``pooled``
+    keys' values) averaged (``<column>_mean``, ``<column>_sd``)."""
     rows = []
-    for label, group in group_by_method(runs).items():
+    for label, group in group_by_method(runs, pooled).items():
         jobs = [job_row(run, languages) for run in group]
         row: dict[str, Any] = {
             "method": group[0].method,
@@ -154,8 +156,9 @@ def method_columns(languages: Sequence[str]) -> list[str]:
     return ["method", "reward", "label", "seeds", "failed", "bpb_source", *stats]
 
 
-def markdown(runs: Sequence[RunRecord], title: str) -> str:
-    """summary.md: the method × reward table (mean ± sd over seeds), then every job."""
+def markdown(runs: Sequence[RunRecord], title: str, pooled: Sequence[str] = ()) -> str:
+    """summary.md: the method × reward table (mean ± sd over seeds and ``pooled``), then every
+    job."""
     languages = languages_of(runs)
     headers = _headers(languages)
     by_method = [
@@ -165,7 +168,7 @@ def markdown(runs: Sequence[RunRecord], title: str) -> str:
             "bpb_source": row["bpb_source"],
             **{c: _mean_sd(row[f"{c}_mean"], row[f"{c}_sd"], c) for c in metric_columns(languages)},
         }
-        for row in method_rows(runs, languages)
+        for row in method_rows(runs, languages, pooled)
     ]
     jobs = []
     for run in runs:
@@ -181,9 +184,9 @@ def markdown(runs: Sequence[RunRecord], title: str) -> str:
         "English-equivalent byte); worst adj: the highest adjusted BPB over languages; worst "
         "BPB: the highest raw BPB; best: the lowest over evaluated checkpoints or training "
         "windows. Floor: fraction of mixer updates with π at the floor γ/K (adaptive methods).",
-        *_split_note(runs),
+        *_split_note(runs, pooled),
         "",
-        "## By configuration (mean ± sd over seeds)",
+        f"## By configuration (mean ± sd over {' and '.join(['seeds', *pooled])})",
         "",
         *markdown_table(
             ["method", "seeds", "bpb_source", *metric_columns(languages)], by_method, TEXT, headers
@@ -201,12 +204,15 @@ def markdown(runs: Sequence[RunRecord], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_summary(runs: Sequence[RunRecord], out_dir: str | Path, title: str) -> list[Path]:
-    """summary.md, summary.csv, summary_by_method.csv and plots/ in ``out_dir``."""
+def write_summary(
+    runs: Sequence[RunRecord], out_dir: str | Path, title: str, pooled: Sequence[str] = ()
+) -> list[Path]:
+    """summary.md, summary.csv, summary_by_method.csv and plots/ in ``out_dir``; a row per
+    configuration averages its seeds and the values of the ``pooled`` keys."""
     out_dir = Path(out_dir)
     languages = languages_of(runs)
     written = [
-        atomic_write_text(out_dir / "summary.md", markdown(runs, title)),
+        atomic_write_text(out_dir / "summary.md", markdown(runs, title, pooled)),
         write_csv(
             out_dir / "summary.csv",
             [job_row(run, languages) for run in runs],
@@ -214,11 +220,11 @@ def write_summary(runs: Sequence[RunRecord], out_dir: str | Path, title: str) ->
         ),
         write_csv(
             out_dir / "summary_by_method.csv",
-            method_rows(runs, languages),
+            method_rows(runs, languages, pooled),
             method_columns(languages),
         ),
     ]
-    groups = {label: g for label, g in group_by_method(runs).items() if g[0].mixer}
+    groups = {label: g for label, g in group_by_method(runs, pooled).items() if g[0].mixer}
     if groups:
         plots = out_dir / "plots"
         pi_fig = pi_by_method(groups, languages, title)
@@ -248,8 +254,8 @@ def summarize(
     return runs, write_summary(runs, out, title=out.name)
 
 
-def _split_note(runs: Sequence[RunRecord]) -> list[str]:
-    split = unaveraged(runs)
+def _split_note(runs: Sequence[RunRecord], pooled: Sequence[str] = ()) -> list[str]:
+    split = unaveraged(runs, pooled)
     if not split:
         return []
     named = "; ".join(f"{label}: {', '.join(keys)}" for label, keys in split.items())

@@ -150,37 +150,47 @@ def differing_keys(runs: Sequence[RunRecord]) -> list[str]:
     return [k for k in keys if len({repr(run.identity.get(k)) for run in runs}) > 1]
 
 
-def group_by_method(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+def group_by_method(
+    runs: Sequence[RunRecord], pooled: Sequence[str] = ()
+) -> dict[str, list[RunRecord]]:
     """Row label → its finished runs (the seeds of one configuration), in table order.
 
     The label is the method × reward label; where runs of that label differ in other config
     keys, each configuration gets its own row, labelled ``<label> [key=value, ...]`` with the
-    keys that differ. Runs are never averaged across configurations.
+    keys that differ. Runs are never averaged across configurations, except over the keys in
+    ``pooled`` (``data.seed`` in a benchmark over splits, which varies it by design).
     """
     by_identity: dict[str, dict[str, list[RunRecord]]] = {}
     for run in runs:
         if run.status in FINISHED:
-            key = repr(sorted(run.identity.items()))
+            key = repr(sorted((k, v) for k, v in run.identity.items() if k not in pooled))
             by_identity.setdefault(run.label, {}).setdefault(key, []).append(run)
     groups: dict[str, list[RunRecord]] = {}
     for label, configurations in by_identity.items():
         if len(configurations) == 1:
             groups[label] = next(iter(configurations.values()))
             continue
-        keys = differing_keys([group[0] for group in configurations.values()])
+        keys = [
+            k for k in differing_keys([g[0] for g in configurations.values()]) if k not in pooled
+        ]
         for group in configurations.values():
             named = ", ".join(f"{k}={group[0].identity.get(k)}" for k in keys)
             groups[f"{label} [{named}]"] = group
     return groups
 
 
-def unaveraged(runs: Sequence[RunRecord]) -> dict[str, list[str]]:
-    """Method × reward label → the config keys that split its seeds into separate rows."""
+def unaveraged(runs: Sequence[RunRecord], pooled: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Method × reward label → the config keys (not ``pooled``) that split its seeds into
+    separate rows."""
     split: dict[str, list[RunRecord]] = {}
     for run in runs:
         if run.status in FINISHED:
             split.setdefault(run.label, []).append(run)
-    return {label: keys for label, group in split.items() if (keys := differing_keys(group))}
+    return {
+        label: keys
+        for label, group in split.items()
+        if (keys := [k for k in differing_keys(group) if k not in pooled])
+    }
 
 
 def _config_reward(config: DictConfig | None) -> str | None:
