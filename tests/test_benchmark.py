@@ -12,6 +12,8 @@ import math
 import re
 import shlex
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,12 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     cfg.overrides = [*cfg.overrides, "train.lr=0.0123"]  # the same out_dir, another setting
     with pytest.raises(BenchmarkError, match=r"4 run\(s\).*train.lr: 0.003 → 0.0123"):
         run_benchmark(cfg, CONFIGS, local)
+    listed = ",".join(f"'{o}'" for o in cfg.overrides)  # and from the command line (hydra.main)
+    command = [sys.executable, "src/benchmark.py", f"out_dir={out}", "seeds=2", "steps=20"]
+    command += ["only=[uniform,temperature]", f"overrides=[{listed}]"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "were trained with other settings than this benchmark gives them" in done.stderr
     assert {p.name: p.stat().st_size for p in (out / "logs").iterdir()} == logs  # nothing ran
 
 

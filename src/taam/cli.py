@@ -20,6 +20,7 @@ from typing import Any
 
 import hydra
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig
@@ -129,12 +130,15 @@ def _check_option(group: str, option: str, options: list[str]) -> None:
 
 def compose_config(config_name: str, overrides: list[str]) -> DictConfig:
     """The config ``config_name`` composed with ``overrides``, as the entry script would see it
-    (a Hydra error as one :class:`ConfigError` line)."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        try:
+    (a Hydra error as one :class:`ConfigError` line). Inside an entry script Hydra is already
+    initialised on ``configs/`` (``hydra.main``), and composing uses it as it is."""
+    try:
+        if GlobalHydra.instance().is_initialized():
             return compose(config_name=config_name, overrides=overrides)
-        except HydraException as err:
-            raise ConfigError(_first_line(err)) from None
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name=config_name, overrides=overrides)
+    except HydraException as err:
+        raise ConfigError(_first_line(err)) from None
 
 
 def _check_key(cfg: DictConfig, key: str, override: Any) -> None:
