@@ -46,7 +46,7 @@ from taam.report.paired import paired_columns, paired_rows, seed_differences
 from taam.report.plots import heldout_by_method, paired_differences, pi_band_by_method, save_figure
 from taam.report.runs import RunRecord, differing_keys, languages_of, load_run
 from taam.report.splits import agreement, split_lags, split_lags_figure
-from taam.run.identity import flat_config
+from taam.run.identity import changed_keys, flat_config
 from taam.run.launch import checked_train
 from taam.run.rundir import LAST_CKPT, saved_config
 from taam.run.status import FINISHED, outcome
@@ -185,11 +185,7 @@ def check_reuse(jobs: Sequence[Job]) -> None:
         wanted = compose_config("train", [*job.overrides, f"run_dir={job.run_dir}"])
         want = flat_config(wanted, REUSE_MAY_DIFFER)
         have = flat_config(saved_config(job.run_dir), REUSE_MAY_DIFFER)
-        changed = [
-            f"{k}: {have.get(k)} → {want.get(k)}"
-            for k in sorted(have.keys() | want.keys())
-            if have.get(k) != want.get(k)
-        ]
+        changed = [f"{k}: {have.get(k)} → {want.get(k)}" for k in changed_keys(have, want)]
         if changed:
             more = f"; {len(changed) - 2} more" if len(changed) > 2 else ""
             stale.append(f"{job.name} ({'; '.join(changed[:2])}{more})")

@@ -75,6 +75,12 @@ def flat_config(cfg: DictConfig, ignored: tuple[str, ...] = ()) -> dict[str, Any
     }
 
 
+def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The keys of two flat configs (:func:`flat_config`) whose values differ, sorted; a key
+    in one only counts as changed."""
+    return [k for k in sorted(before.keys() | after.keys()) if before.get(k) != after.get(k)]
+
+
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(tree, dict) or not tree:
         return {prefix.rstrip("."): tree} if prefix else {}

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from taam.errors import RunDirError
 from taam.io import atomic_write_text
-from taam.run.identity import RunIdentity, flat_config
+from taam.run.identity import RunIdentity, changed_keys, flat_config
 from taam.schema import MOVED
 
 LAST_CKPT = "last.ckpt"
@@ -125,7 +125,7 @@ def check_resume(run_dir: Path, cfg: DictConfig, identity: RunIdentity, data_key
     saved_key = OmegaConf.load(run_dir / "ledger.json").get("data_key")
     ignored = (*RESUME_MAY_CHANGE, *(() if identity.reward else ("reward",)))
     before, after = flat_config(saved, ignored), flat_config(cfg, ignored)
-    changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    changed = changed_keys(before, after)
     # A group swapped for another (method=..., reward=...) is one change, not each of its keys.
     swapped = [g for g in ("method", "reward") if f"{g}.name" in changed]
     problems = [f"{g} {before.get(f'{g}.name')} → {after.get(f'{g}.name')}" for g in swapped] + [
