@@ -2,7 +2,8 @@
 
 Writes summary.md, summary.csv, summary_by_method.csv and plots/ (see
 ``taam.report.comparison``). Seeds are averaged only within one configuration: runs that differ
-in more than their seed are separate rows, labelled with the keys that differ. A sweep's failed
+in more than their seed are separate rows, labelled with the keys that differ, unless those keys
+are pooled (``'pool=[data.seed]'``: one row over data splits). A sweep's failed
 jobs (one file each under ``failures/``) are merged into its ``failures.jsonl`` first.
 """
 
@@ -22,7 +23,7 @@ def main(cfg: DictConfig) -> None:
     failures = []
     if cfg.sweep_dir and Path(cfg.sweep_dir).is_dir():  # the jobs' own failure files, merged
         failures = merge_failures(Path(cfg.sweep_dir))
-    runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir)
+    runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir, list(cfg.pool))
     print(f"{len(runs)} runs compared; wrote:")
     for path in written:
         print(f"  {path}")

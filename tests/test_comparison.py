@@ -15,7 +15,6 @@ from taam.report.comparison import (
     markdown,
     method_rows,
     summarize,
-    write_summary,
 )
 from taam.report.runs import find_runs, load_runs, unaveraged
 
@@ -197,6 +196,8 @@ def test_a_benchmark_over_splits_pools_the_data_seed_into_one_row(tmp_path):
     assert row["label"] == "Pstar-cld-dev" and row["seeds"] == 4
     assert row["bpb_final_eng_mean"] == pytest.approx(statistics.fmean(bpbs.values()))
     assert unaveraged(runs, pooled=("data.seed",)) == {}
-    write_summary(runs, tmp_path, "splits", pooled=("data.seed",))
+    summarize(str(tmp_path), [], None, pooled=["data.seed"])  # python src/summarize.py pool=[…]
     summary = (tmp_path / "summary.md").read_text()
     assert "mean ± sd over seeds and data.seed" in summary and "Not averaged" not in summary
+    with pytest.raises(ComparisonError, match=r"\['data.sed'\] is in no run's config.yaml"):
+        summarize(str(tmp_path), [], None, pooled=["data.sed"])

@@ -281,6 +281,7 @@ class SummarizeSchema:
     sweep_dir: Any = field(metadata=rule("a sweep folder", _optional(_text)))
     run_dirs: Any = field(metadata=rule("a list of run directories", _texts))
     out_dir: Any = field(metadata=rule("a folder", _optional(_text)))
+    pool: Any = field(metadata=rule("a list of config keys, e.g. [data.seed]", _texts))
 
 
 @dataclass(kw_only=True)

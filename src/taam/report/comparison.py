@@ -235,9 +235,13 @@ def write_summary(
 
 
 def summarize(
-    sweep_dir: str | None, run_dirs: Sequence[str], out_dir: str | None
+    sweep_dir: str | None,
+    run_dirs: Sequence[str],
+    out_dir: str | None,
+    pooled: Sequence[str] = (),
 ) -> tuple[list[RunRecord], list[Path]]:
-    """``python src/summarize.py``: the runs of ``sweep_dir`` (or ``run_dirs``), compared."""
+    """``python src/summarize.py``: the runs of ``sweep_dir`` (or ``run_dirs``), compared; the
+    ``pooled`` config keys are averaged like the seed (``pool=[data.seed]``)."""
     if bool(sweep_dir) == bool(run_dirs):
         raise ComparisonError(
             "give exactly one of sweep_dir=<folder> (a sweep, or any folder of run "
@@ -250,8 +254,15 @@ def summarize(
     if missing:
         raise ComparisonError(f"not run directories (no summary.json or config.yaml): {missing}")
     runs = load_runs(paths)
+    known = {key for run in runs for key in run.identity}
+    unknown = [key for key in pooled if key not in known]
+    if unknown:
+        raise ComparisonError(
+            f"pool={list(pooled)}: {unknown} is in no run's config.yaml; pool flat config keys "
+            "that the runs set, e.g. 'pool=[data.seed]'."
+        )
     out = Path(out_dir or sweep_dir)
-    return runs, write_summary(runs, out, title=out.name)
+    return runs, write_summary(runs, out, title=out.name, pooled=pooled)
 
 
 def _split_note(runs: Sequence[RunRecord], pooled: Sequence[str] = ()) -> list[str]:
