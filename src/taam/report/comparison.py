@@ -29,6 +29,7 @@ from taam.io import atomic_write_text, write_csv
 from taam.report.markdown import markdown_table
 from taam.report.plots import bpb_by_method, pi_by_method, save_figure
 from taam.report.runs import (
+    NOT_IDENTITY,
     RunRecord,
     find_runs,
     group_by_method,
@@ -258,7 +259,8 @@ def summarize(
     unknown = [key for key in pooled if key not in known]
     if unknown:
         raise ComparisonError(
-            f"pool={list(pooled)}: {unknown} is in no run's config.yaml; pool flat config keys "
+            f"pool={list(pooled)}: {unknown} is in no run's config.yaml among the keys that tell "
+            f"runs apart ({', '.join(NOT_IDENTITY)} are always pooled); pool flat config keys "
             "that the runs set, e.g. 'pool=[data.seed]'."
         )
     out = Path(out_dir or sweep_dir)
