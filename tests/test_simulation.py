@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
+from taam.errors import ConfigError
 from taam.mixer import prior as prior_module
 from taam.mixer.base import StaticMixer
 from taam.simulation.compare import compare
@@ -197,3 +199,43 @@ def test_compare_writes_a_table_against_the_oracles(tmp_path):
     table = (out / "compare.md").read_text()
     assert "oracle for the mean loss" in table and "| v1 |" in table and "| uniform |" in table
     assert (out / "plots" / "pi_symmetric.png").exists() and (out / "compare.json").exists()
+
+
+def _compare_cfg(tmp_path, methods: dict):
+    overrides = [
+        f"output_dir={tmp_path / 'cmp'}",
+        "cache_dir=null",
+        "compare=true",
+        "seeds=1",
+        "comparison.presets=[fitted]",
+        "comparison.steps=200",
+    ]
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose(config_name="simulate", overrides=overrides)
+        cfg.comparison.methods = methods
+        return cfg
+
+
+def test_a_compare_row_observes_through_its_own_noise(tmp_path):
+    """A row's simulation.dev_noise reaches the world it runs in (it was once silently dropped)."""
+    cfg = _compare_cfg(
+        tmp_path,
+        {
+            "noisy": ["method=pstar", "reward.margin=0"],
+            "exact": ["method=pstar", "reward.margin=0", "simulation.dev_noise=0"],
+        },
+    )
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        out = compare(cfg)
+    runs = json.loads((out / "compare.json").read_text())["fitted"]["methods"]
+    assert runs["noisy"][0]["pi"] != runs["exact"][0]["pi"]
+
+
+def test_a_compare_row_may_not_change_the_true_curves(tmp_path):
+    cfg = _compare_cfg(tmp_path, {"other": ["method=uniform", "simulation.curves.eng.a=2.0"]})
+    with (
+        initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"),
+        pytest.raises(ConfigError, match=r"changes simulation\.curves.*Make a preset"),
+    ):
+        compare(cfg)
+    assert not (tmp_path / "cmp").exists()

@@ -19,6 +19,7 @@ from hydra import compose
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
+from taam.errors import ConfigError
 from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.report.markdown import markdown_table
 from taam.report.plots import save_figure
@@ -27,6 +28,10 @@ from taam.simulation.run import cache_dir, run_seed
 from taam.simulation.world import World, world_from_config
 
 log = logging.getLogger(__name__)
+
+# What a comparison row may change in its preset: how the mixer observes the losses, not the
+# losses themselves (``method_world``).
+OBSERVATION_KEYS = frozenset({"noise", "dev_noise", "memorisation", "train_offset"})
 
 
 def _pm(values, digits: int = 4) -> str:
@@ -47,8 +52,9 @@ def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
     methods = {}
     for label, overrides in cfg.comparison.methods.items():
         method_cfg = compose(config_name="simulate", overrides=[*base, *overrides])
+        seen_by = method_world(cfg, label, sim, method_cfg.simulation)
         mixers, runs = zip(
-            *(run_seed(method_cfg, world, cfg.seed + s) for s in range(cfg.seeds)), strict=True
+            *(run_seed(method_cfg, seen_by, cfg.seed + s) for s in range(cfg.seeds)), strict=True
         )
         results = [outcome(t, world) for t in runs]
         for r in results:
@@ -61,6 +67,29 @@ def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
         methods[label] = {"results": results, "pi": pi, "signal": signal}
         log.info("%s / %s: %d seeds done", preset, label, cfg.seeds)
     return {"oracles": best, "uniform": reference, "methods": methods}, world
+
+
+def method_world(cfg: DictConfig, label: str, preset: DictConfig, sim: DictConfig) -> World:
+    """The world a method row runs in: the preset's, with the row's ``simulation.*`` overrides.
+
+    A row may change only what the mixer observes (OBSERVATION_KEYS: the noise of its training
+    and dev losses, the memorisation gap, the scoring offset); the oracles and uniform are the
+    preset's, so a row that changed the true learning curves would be scored against another
+    world's oracles and is refused.
+    """
+    changed = sorted(
+        key
+        for key in set(preset) | set(sim)
+        if key not in OBSERVATION_KEYS and preset.get(key) != sim.get(key)
+    )
+    if changed:
+        raise ConfigError(
+            f"comparison.methods.{label} changes simulation.{changed[0]}, which changes the "
+            f"true learning curves the preset's oracles are computed on; only "
+            f"{', '.join(sorted(OBSERVATION_KEYS))} may differ in a row. Make a preset for it "
+            f"(configs/simulation/) instead."
+        )
+    return world_from_config(sim, cfg.train.epoch_cap, cache_dir(cfg), cfg.comparison.steps)
 
 
 def preset_lines(preset: str, found: dict, world: World) -> list[str]:
