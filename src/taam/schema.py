@@ -154,6 +154,14 @@ class MixerSchema:
     tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
     max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
     weights: dict = field(default=None, metadata=rule("a weight per language"))
+    # method=horizon
+    floor: float = field(
+        default=0.1, metadata=rule("a number in (0, 1/K] (the least π_i)", lambda f: 0 < f <= 1)
+    )
+    rate: float = field(default=0.5, metadata=rule("a number in (0, 1]", lambda r: 0 < r <= 1))
+    points: int = field(default=5, metadata=rule("an integer ≥ 3", lambda n: n >= 3))
+    window: float = field(default=0.5, metadata=rule("a number in [0, 1]", _unit_interval))
+    margin: float = field(default=1.0, metadata=rule("a number ≥ 0 (z)", _non_negative))
 
 
 @dataclass(kw_only=True)

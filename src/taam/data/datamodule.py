@@ -175,6 +175,7 @@ class TaamDataModule(L.LightningDataModule):
             epoch_cap=self.epoch_cap,
             seed=self.seed,
             cache_dir=self.cache_dir,
+            tokens_per_sequence=self.seq_len,
         )
 
     def units_per_token(self, unit: str) -> np.ndarray:

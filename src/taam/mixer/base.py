@@ -29,6 +29,7 @@ class MixContext:
     epoch_cap: float = 10.0
     seed: int = 0
     cache_dir: Path | None = None
+    tokens_per_sequence: int | None = None  # the training sequence length (exposures per draw)
 
     @property
     def k(self) -> int:

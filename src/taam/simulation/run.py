@@ -38,6 +38,7 @@ def mix_context(world: World, seed: int, cache: Path | None) -> MixContext:
         epoch_cap=world.epoch_cap,
         seed=seed,
         cache_dir=cache,
+        tokens_per_sequence=world.tokens_per_sequence,
     )
 
 
