@@ -161,7 +161,7 @@ class MixerSchema:
     rate: float = field(default=0.5, metadata=rule("a number in (0, 1]", lambda r: 0 < r <= 1))
     points: int = field(default=5, metadata=rule("an integer ≥ 3", lambda n: n >= 3))
     window: float = field(default=0.5, metadata=rule("a number in [0, 1]", _unit_interval))
-    margin: float = field(default=1.0, metadata=rule("a number ≥ 0 (z)", _non_negative))
+    margin: float = field(default=2.0, metadata=rule("a number ≥ 0 (z)", _non_negative))
 
 
 @dataclass(kw_only=True)

@@ -7,8 +7,10 @@ language, a power law in its own exposure n_i (sequences drawn so far),
 
     ℓ_i(n) = A_i·n^(−ρ_i)                           (log ℓ = log A_i − ρ_i·log n, least squares)
 
-is fitted to the last ``points`` losses the signal gave (dev: every language at each dev
-evaluation). With R sequences still to draw and the floor f, the policy solves
+is fitted to its recent losses on the signal (the last ``window`` share of them, at least
+``points``; dev: every language at each dev evaluation). A forecast lag the evidence cannot tell
+from noise is shrunk away (``margin``, :meth:`HorizonMixer.evidence_scales`). With R sequences
+still to draw and the floor f, the policy solves
 
     min_π max_i ℓ̂_i(n_i + π_i·R)   s.t.  Σ_i π_i = 1,  f ≤ π_i ≤ u_i
 
@@ -17,12 +19,12 @@ bounds allow: π_i(λ) = clip((N_i(λ) − n_i)/R, f, u_i), N_i(λ) = (A_i/λ)^(
 level λ found by bisection so that Σ π_i(λ) = 1. π then moves a share ``rate`` of the way to
 that solution at each update: π ← (1 − rate)·π + rate·π*.
 
-This is not a published method: it is the forecasting lead of docs/mixer.md (issue #22), the
-minimax allocation of Group DRO's objective (Sagawa et al. 2020) solved on the scaling-law
-form of Hoffmann et al. (2022) for each language's own data, as in the data-mixing laws of
-Ye et al. (2024), fitted online rather than from pilot runs. A pure power law (no asymptote)
-is fitted because a three-parameter curve is not identifiable from a handful of noisy points;
-over the recent points it is the local elasticity ρ_i = −d log ℓ / d log n.
+This is not a published method (docs/mixer.md, "A mixer that forecasts"): the minimax objective
+of Group DRO (Sagawa et al. 2020) solved on a power law in each language's own data (the form
+of Kaplan et al. 2020 and Hoffmann et al. 2022), fitted online from the run's dev losses rather
+than from pilot runs. A pure power law (no asymptote) is fitted because a three-parameter curve
+is not identifiable from a handful of noisy points; over the recent points ρ_i is the local
+elasticity −d log ℓ / d log n.
 """
 
 from __future__ import annotations
@@ -136,8 +138,8 @@ class HorizonMixer(Mixer):
         floor: float = 0.1,
         rate: float = 0.5,
         points: int = 5,
-        window: float = 0.0,
-        margin: float = 1.0,
+        window: float = 0.5,
+        margin: float = 2.0,
         warmup_steps: int = 100,
     ) -> None:
         super().__init__(languages)
@@ -151,8 +153,8 @@ class HorizonMixer(Mixer):
             raise ValueError(f"margin must be ≥ 0 (standard errors), got {margin}")
         if points < 3 or warmup_steps < 0 or total_sequences < 1:
             raise ValueError(
-                f"need points ≥ 3 (a line and its residual), warmup_steps ≥ 0 and a run of ≥ 1 sequence, got {points}, "
-                f"{warmup_steps}, {total_sequences}"
+                f"need points ≥ 3 (a line and its residual), warmup_steps ≥ 0 and a run of at "
+                f"least one sequence, got {points}, {warmup_steps}, {total_sequences}"
             )
         self.byte_premium = np.asarray(byte_premium, dtype=np.float64)
         self.total_sequences = int(total_sequences)
