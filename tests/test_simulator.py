@@ -54,10 +54,11 @@ SMALL = ["simulation=symmetric", "simulation.steps=1000"]
         ["method=odm_smoothed"],
         ["method=group_dro"],
         ["method=doremi"],
+        ["method=horizon"],
     ],
     # pstar-v1 (EXP3, λ = 0, from P⁰) is not here: at this size it has not undone P⁰, and at the
     # preset's size a single seed wanders ±0.1 (see the 10-seed table in docs/mixer.md)
-    ids=["exp3-v1", "exp3-v2", "pstar-v2", "odm", "odm-smoothed", "group-dro", "doremi"],
+    ids=["exp3-v1", "exp3-v2", "pstar-v2", "odm", "odm-smoothed", "group-dro", "doremi", "horizon"],
 )
 def test_symmetric_control_every_adaptive_method_stays_near_uniform(tmp_path, overrides):
     """Identical learning curves: final π within 0.05 of 1/K, no language at the floor > 10%."""
