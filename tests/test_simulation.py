@@ -183,37 +183,30 @@ def test_fit_recovers_the_held_out_curve_the_scoring_offset_and_the_memorisation
         assert (got["a"], got["b"], got["c"]) == pytest.approx(dev_curve, rel=0.1)
 
 
-def test_compare_writes_a_table_against_the_oracles(tmp_path):
+def _compare_cfg(tmp_path, methods: dict, preset: str = "fitted", seeds: int = 1, steps: int = 200):
+    """``simulate.py compare=true`` on one preset, shortened, with these comparison rows."""
     overrides = [
         f"output_dir={tmp_path / 'cmp'}",
         "cache_dir=null",
         "compare=true",
-        "seeds=2",
-        "comparison.presets=[symmetric]",
-        "comparison.steps=300",
-    ]
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose(config_name="simulate", overrides=overrides)
-        cfg.comparison.methods = {"uniform": ["method=uniform"], "v1": ["method=exp3"]}
-        out = compare(cfg)
-    table = (out / "compare.md").read_text()
-    assert "oracle for the mean loss" in table and "| v1 |" in table and "| uniform |" in table
-    assert (out / "plots" / "pi_symmetric.png").exists() and (out / "compare.json").exists()
-
-
-def _compare_cfg(tmp_path, methods: dict):
-    overrides = [
-        f"output_dir={tmp_path / 'cmp'}",
-        "cache_dir=null",
-        "compare=true",
-        "seeds=1",
-        "comparison.presets=[fitted]",
-        "comparison.steps=200",
+        f"seeds={seeds}",
+        f"comparison.presets=[{preset}]",
+        f"comparison.steps={steps}",
     ]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(config_name="simulate", overrides=overrides)
         cfg.comparison.methods = methods
         return cfg
+
+
+def test_compare_writes_a_table_against_the_oracles(tmp_path):
+    methods = {"uniform": ["method=uniform"], "v1": ["method=exp3"]}
+    cfg = _compare_cfg(tmp_path, methods, preset="symmetric", seeds=2, steps=300)
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        out = compare(cfg)
+    table = (out / "compare.md").read_text()
+    assert "oracle for the mean loss" in table and "| v1 |" in table and "| uniform |" in table
+    assert (out / "plots" / "pi_symmetric.png").exists() and (out / "compare.json").exists()
 
 
 def test_a_compare_row_observes_through_its_own_noise(tmp_path):
