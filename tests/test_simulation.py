@@ -209,8 +209,10 @@ def test_compare_writes_a_table_against_the_oracles(tmp_path):
     assert (out / "plots" / "pi_symmetric.png").exists() and (out / "compare.json").exists()
 
 
-def test_a_compare_row_observes_through_its_own_noise(tmp_path):
-    """A row's simulation.dev_noise reaches the world it runs in (it was once silently dropped)."""
+def test_a_compare_row_observes_through_its_own_noise(tmp_path, monkeypatch):
+    """A row's simulation.dev_noise reaches the world it runs in (it was once silently dropped);
+    cache_dir=null caches nothing (it once became a folder named None)."""
+    monkeypatch.chdir(tmp_path)
     cfg = _compare_cfg(
         tmp_path,
         {
@@ -222,6 +224,7 @@ def test_a_compare_row_observes_through_its_own_noise(tmp_path):
         out = compare(cfg)
     runs = json.loads((out / "compare.json").read_text())["fitted"]["methods"]
     assert runs["noisy"][0]["pi"] != runs["exact"][0]["pi"]
+    assert not (tmp_path / "None").exists()
 
 
 def test_a_compare_row_may_not_change_the_true_curves(tmp_path):

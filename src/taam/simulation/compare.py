@@ -43,7 +43,8 @@ def _pm(values, digits: int = 4) -> str:
 
 def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
     """Every method on ``preset`` for ``cfg.seeds`` seeds: per-method outcomes and the oracles."""
-    base = [f"simulation={preset}", f"cache_dir={cfg.cache_dir}"]
+    # null, not the string "None" (which would cache URIEL vectors in a folder named None)
+    base = [f"simulation={preset}", f"cache_dir={cfg.cache_dir or 'null'}"]
     sim = compose(config_name="simulate", overrides=base).simulation
     world = world_from_config(sim, cfg.train.epoch_cap, cache_dir(cfg), cfg.comparison.steps)
     best = oracles(world, cfg.comparison.oracle_step)
@@ -52,7 +53,7 @@ def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
     methods = {}
     for label, overrides in cfg.comparison.methods.items():
         method_cfg = compose(config_name="simulate", overrides=[*base, *overrides])
-        seen_by = method_world(cfg, label, sim, method_cfg.simulation)
+        seen_by = method_world(cfg, label, world, sim, method_cfg.simulation)
         mixers, runs = zip(
             *(run_seed(method_cfg, seen_by, cfg.seed + s) for s in range(cfg.seeds)), strict=True
         )
@@ -69,8 +70,11 @@ def compare_preset(cfg: DictConfig, preset: str) -> tuple[dict, World]:
     return {"oracles": best, "uniform": reference, "methods": methods}, world
 
 
-def method_world(cfg: DictConfig, label: str, preset: DictConfig, sim: DictConfig) -> World:
-    """The world a method row runs in: the preset's, with the row's ``simulation.*`` overrides.
+def method_world(
+    cfg: DictConfig, label: str, world: World, preset: DictConfig, sim: DictConfig
+) -> World:
+    """The world a method row runs in: the preset's ``world``, or one built with the row's
+    ``simulation.*`` overrides where it has any.
 
     A row may change only what the mixer observes (OBSERVATION_KEYS: the noise of its training
     and dev losses, the memorisation gap, the scoring offset); the oracles and uniform are the
@@ -89,6 +93,8 @@ def method_world(cfg: DictConfig, label: str, preset: DictConfig, sim: DictConfi
             f"{', '.join(sorted(OBSERVATION_KEYS))} may differ in a row. Make a preset for it "
             f"(configs/simulation/) instead."
         )
+    if sim == preset:
+        return world
     return world_from_config(sim, cfg.train.epoch_cap, cache_dir(cfg), cfg.comparison.steps)
 
 
