@@ -211,15 +211,17 @@ class HorizonMixer(Mixer):
         return [replace(f, residual_sd=pooled) for f in fits]
 
     def evidence_scales(self, fits: list[PowerLawFit], remaining: float) -> np.ndarray:
-        """A_i moved so that each forecast end loss under the current π keeps only the part of
-        its lag that the evidence supports (the margin, as v2's on the dev signal):
+        """A_i moved so that each forecast end loss under the uniform plan (R/K sequences more
+        for every language) keeps only the part of its lag that the evidence supports (the
+        margin, as v2's on the dev signal):
 
-            d_i = log ℓ̂_i(n_i + π_i·R) − mean_j log ℓ̂_j(·),   d̃_i = sign(d_i)·max(0, |d_i| − z·se_i)
+            d_i = log ℓ̂_i(n_i + R/K) − mean_j log ℓ̂_j(·),   d̃_i = sign(d_i)·max(0, |d_i| − z·se_i)
 
         se_i² = the fit's prediction error at the horizon (slope noise grows with the distance
         extrapolated) + s_i², the dev set's own relative error (a fixed bias in the level, which
-        no number of evaluations removes). A lag within the margin leaves π where it is: the
-        current π is then the minimax solution of the shrunk forecasts."""
+        no number of evaluations removes). Where every lag is within the margin the shrunk
+        forecasts are equal under the uniform plan, so π* is uniform: the null the evidence must
+        overturn."""
         scale = np.array([f.scale for f in fits])
         rho = np.array([f.rho for f in fits])
         horizon = self.seen + remaining / self.k  # the end under uniform from now on
