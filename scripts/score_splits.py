@@ -6,15 +6,21 @@ which scores ``signal.sequences`` windows per language (what the mixer saw). Thi
 so that the question "could any dev-steered mixer know which language lags here?" is asked of
 the whole dev split, with each lag's standard error over documents (ratio estimator)::
 
-    python scripts/score_splits.py /path/benchmark_out_dir [entry=uniform] [out=split_lags_full.csv]
+    python scripts/score_splits.py /path/benchmark_out_dir [entries=uniform] [out=split_lags_full.csv]
 
-It writes ``<out_dir>/split_lags_full.csv`` (the columns of ``split_lags.csv``, plus the held-out
-lag's SE and the document counts) and prints the agreement (``taam.report.splits.agreement``).
+It writes ``<out_dir>/split_lags_full.csv`` (the columns of ``split_lags.csv``, plus the entry,
+the held-out lag's SE and the document counts) and prints the agreement of the first entry's
+runs (``taam.report.splits.agreement``). ``entries`` is a comma-separated list of benchmark
+entries, or ``all``; with more than one, it also selects, on each split, the entry whose whole
+dev split has the lowest worst-language loss (``taam.report.splits.select_by_dev``: what the dev
+split can tell about which mixture serves the lagging language), writes ``dev_selection.csv``
+and prints the held-out differences to the first entry (the baseline, ``uniform`` by default).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,13 +28,15 @@ import numpy as np
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from taam.data.prepare import prepare_data
 from taam.data.shards import read_dev_texts
 from taam.evaluation.heldout import bits_per_byte, read_heldout
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.io import write_csv
 from taam.mixer.base import ratio_relative_se
 from taam.mixer.rewards import lag_standard_error
-from taam.report.splits import agreement, lags_pct
+from taam.report.paired import t_interval
+from taam.report.splits import agreement, lags_pct, select_by_dev
 
 
 def score(model, tokenizer, texts: list[str], context: int) -> tuple[float, float, int]:
@@ -49,12 +57,29 @@ def lag_se_pct(values: dict[str, float], relative_se: dict[str, float]) -> dict[
     return dict(zip(langs, 100 * se, strict=True))
 
 
+RUN_NAME = re.compile(r"(?P<entry>.+)_split\d+_seed\d+")
+
+
+def split_cache(config, ledger: dict) -> Path:
+    """The run's tokenised split (its dev texts); rebuilt from its data config where the cache
+    is gone (the split is a function of the data config and seed), refused if it differs."""
+    root = Path(config.paths.cache_dir) / ledger["data_key"]
+    if not root.is_dir():
+        prepared = prepare_data(config.data, int(config.model.seq_len), config.paths.cache_dir)
+        if prepared.ledger["data_key"] != ledger["data_key"]:
+            sys.exit(
+                f"error: rebuilding the data of {root} gave {prepared.ledger['data_key']}: the data "
+                "config or its source changed since the run; restore them or its cache."
+            )
+    return root
+
+
 def score_run(run: Path) -> list[dict]:
     config = OmegaConf.load(run / "config.yaml")
     ledger = json.loads((run / "ledger.json").read_text(encoding="utf-8"))
     heldout_texts, premium = read_heldout(run)
     context = int(config.model.seq_len)
-    data_root = Path(config.paths.cache_dir) / ledger["data_key"]
+    data_root = split_cache(config, ledger)
     model = AutoModelForCausalLM.from_pretrained(run / "final").eval()
     tokenizer = AutoTokenizer.from_pretrained(run / "final")
     held = {x: score(model, tokenizer, heldout_texts[x], context) for x in premium}
@@ -66,6 +91,7 @@ def score_run(run: Path) -> list[dict]:
     dev_se = lag_se_pct(dev_adj, {x: dev[x][1] for x in premium})
     return [
         {
+            "entry": RUN_NAME.fullmatch(run.name)["entry"],
             "split": ledger["data_seed"],
             "seed": config.seed,
             "language": x,
@@ -85,10 +111,16 @@ def score_run(run: Path) -> list[dict]:
 def main(out_dir: str, *options: str) -> None:
     settings = dict(o.split("=", 1) for o in options)
     out = Path(out_dir)
-    runs = sorted(out.glob(f"{settings.get('entry', 'uniform')}_split*_seed*"))
-    runs = [r for r in runs if (r / "final").is_dir()]
+    entries = settings.get("entries", "uniform").split(",")
+    runs = [
+        r
+        for r in sorted(out.glob("*_split*_seed*"))
+        if (match := RUN_NAME.fullmatch(r.name))
+        and (entries == ["all"] or match["entry"] in entries)
+        and (r / "final").is_dir()
+    ]
     if not runs:
-        sys.exit(f"error: no finished <entry>_split<d>_seed<s> runs with a final/ export in {out}")
+        sys.exit(f"error: no finished <entry>_split<d>_seed<s> runs of {entries} in {out}")
     rows = []
     for run in runs:
         rows += score_run(run)
@@ -100,6 +132,13 @@ def main(out_dir: str, *options: str) -> None:
             ),
         )
     write_csv(out / settings.get("out", "split_lags_full.csv"), rows, list(rows[0]))
+    baseline = "uniform" if entries == ["all"] else entries[0]
+    print_agreement([r for r in rows if r["entry"] == baseline])
+    if len({r["entry"] for r in rows}) > 1:
+        print_selection(select_by_dev(rows, baseline), out / "dev_selection.csv")
+
+
+def print_agreement(rows: list[dict]) -> None:
     fit = agreement(rows)
     low, high = bootstrap_correlation(rows)
     print(
@@ -108,6 +147,29 @@ def main(out_dir: str, *options: str) -> None:
         f"[{low:+.2f}, {high:+.2f}]), {fit['within_language']:+.2f} (within language), "
         f"{len(rows)} run × language pairs"
     )
+
+
+def print_selection(selection: list[dict], path: Path) -> None:
+    """Δ worst-language held-out adjusted BPB against the baseline, mean [95% t-interval over
+    splits] and wins/ties/losses (a tie: |Δ| < 0.001), for each way of choosing a mixture."""
+    write_csv(path, selection, list(selection[0]))
+    base = sum(r["baseline_worst"] for r in selection) / len(selection)
+    for name, what in (
+        ("dev", "chosen by this split's whole dev split"),
+        ("fixed", "best held-out mean over the other splits"),
+        ("oracle", "best held-out worst of this split (in-sample)"),
+    ):
+        deltas = [r[f"{name}_delta"] for r in selection]
+        if any(d != d for d in deltas):
+            continue
+        mean, low, high = t_interval(deltas)
+        wins = sum(d <= -0.001 for d in deltas)
+        losses = sum(d >= 0.001 for d in deltas)
+        choices = ", ".join(sorted({r[f"{name}_choice"] for r in selection}))
+        print(
+            f"{name:>6}: Δ worst {mean:+.4f} [{low:+.4f}, {high:+.4f}] ({100 * mean / base:+.1f}%), "
+            f"{wins}/{len(deltas) - wins - losses}/{losses}; {what}; picks {choices}"
+        )
 
 
 def bootstrap_correlation(rows: list[dict], draws: int = 5000) -> tuple[float, float]:

@@ -45,3 +45,14 @@ def test_whole_split_lags_match_the_evaluator(tmp_path):
         assert float(row["heldout_adj"]) == pytest.approx(adjusted[lang], rel=1e-6)
         assert float(row["dev_lag_pct"]) == pytest.approx(float(row["heldout_lag_pct"]))
         assert int(row["heldout_documents"]) == len(HELDOUT[lang])
+    # a second entry on the same split: every entry's runs scored, and one selected by dev
+    shutil.copytree(run, tmp_path / "bench" / "fixed_split3_seed1")
+    SCRIPT["main"](str(tmp_path / "bench"), "entries=all")
+    with (tmp_path / "bench" / "split_lags_full.csv").open(newline="", encoding="utf-8") as f:
+        assert sorted(r["entry"] for r in csv.DictReader(f)) == ["fixed"] * len(HELDOUT) + [
+            "uniform"
+        ] * len(HELDOUT)
+    with (tmp_path / "bench" / "dev_selection.csv").open(newline="", encoding="utf-8") as f:
+        (selection,) = csv.DictReader(f)
+    assert selection["dev_choice"] in {"fixed", "uniform"}
+    assert float(selection["dev_delta"]) == pytest.approx(0, abs=1e-9)  # the same model twice

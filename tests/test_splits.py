@@ -12,7 +12,7 @@ from test_comparison import LANGS, PREMIUMS, make_run
 from taam.io import read_csv_rows, write_csv
 from taam.report.benchmark import dev_against_heldout
 from taam.report.runs import load_run
-from taam.report.splits import agreement, split_lags, split_lags_figure
+from taam.report.splits import agreement, select_by_dev, split_lags, split_lags_figure
 
 
 def run_on_split(tmp_path, split, heldout, dev, dev_se=(0.02, 0.03)):
@@ -92,3 +92,39 @@ def test_the_within_language_correlation_takes_the_languages_average_lags_out():
     fit = agreement(rows)
     assert fit["correlation"] > 0.9 and fit["within_language"] == pytest.approx(-1.0)
     assert fit["worst_agree"] == 3
+
+
+def scored(entry, split, dev, held):
+    """``scripts/score_splits.py`` rows of one run: per-language dev and held-out adjusted BPB."""
+    return [
+        {"entry": entry, "split": split, "seed": 1, "language": x, "dev_adj": d, "heldout_adj": h}
+        for x, d, h in zip(("eng", "nld"), dev, held, strict=True)
+    ]
+
+
+def test_selection_by_dev_picks_the_lowest_dev_worst_and_scores_it_on_held_out_text():
+    rows = [  # split 0: the dev set prefers "tilt", held-out text prefers "other"
+        *scored("uniform", 0, dev=(2.0, 2.2), held=(2.0, 2.3)),
+        *scored("tilt", 0, dev=(2.1, 2.1), held=(2.2, 2.25)),
+        *scored("other", 0, dev=(2.0, 2.3), held=(2.1, 2.1)),
+        # split 1: the dev set prefers "other", "tilt" is best on held-out text
+        *scored("uniform", 1, dev=(2.0, 2.2), held=(2.0, 2.4)),
+        *scored("tilt", 1, dev=(2.3, 2.0), held=(2.2, 2.2)),
+        *scored("other", 1, dev=(2.1, 2.1), held=(2.3, 2.3)),
+    ]
+    first, second = select_by_dev(rows)
+    assert (first["dev_choice"], first["oracle_choice"]) == ("tilt", "other")
+    assert first["dev_delta"] == pytest.approx(2.25 - 2.3)
+    assert first["oracle_delta"] == pytest.approx(2.1 - 2.3)
+    assert (second["dev_choice"], second["oracle_choice"]) == ("other", "tilt")
+    assert second["dev_delta"] == pytest.approx(2.3 - 2.4)
+    # the static choice for a split comes from the held-out text of the *other* splits only
+    assert (first["fixed_choice"], second["fixed_choice"]) == ("tilt", "other")
+    assert first["fixed_delta"] == pytest.approx(2.25 - 2.3)
+
+
+def test_selection_by_dev_needs_the_baseline_and_a_rival_on_every_split():
+    with pytest.raises(ValueError, match="entries=all"):
+        select_by_dev(scored("uniform", 0, (2.0, 2.1), (2.0, 2.1)))
+    lone = select_by_dev([*scored("uniform", 0, (2, 2), (2, 2)), *scored("b", 0, (1, 1), (3, 3))])
+    assert lone[0]["dev_choice"] == "b" and math.isnan(lone[0]["fixed_delta"])

@@ -115,3 +115,49 @@ def split_lags_figure(rows: Sequence[dict[str, Any]], languages: Sequence[str]) 
     ax.legend(fontsize=7, ncol=len(languages))
     fig.tight_layout()
     return fig
+
+
+def select_by_dev(
+    rows: Sequence[dict[str, Any]], baseline: str = "uniform"
+) -> list[dict[str, Any]]:
+    """Model selection among trained mixtures, one row per (split, seed): the entry whose whole
+    dev split has the lowest worst-language adjusted BPB, argmin_e max_i dev_adj(e, i), and its
+    held-out worst-language adjusted BPB minus the baseline's (``dev_delta``).
+
+    It bounds what a mixer steered by that dev split can be expected to find: it compares every
+    mixture's *final* dev loss, where a mixer has only a running estimate. Beside it,
+    ``oracle_delta`` picks by the held-out worst itself (in-sample: optimistic), and
+    ``fixed_delta`` takes the entry with the best mean held-out worst over the *other* splits
+    (a static mixture chosen as a researcher would; NaN with one split). ``rows`` are
+    ``scripts/score_splits.py`` rows: entry, split, seed, language, dev_adj, heldout_adj."""
+    cells: dict[tuple, dict[str, dict[str, float]]] = {}  # (split, seed) → entry → worst
+    for row in rows:
+        worst = cells.setdefault((row["split"], row["seed"]), {}).setdefault(
+            row["entry"], {"dev": -math.inf, "held": -math.inf}
+        )
+        worst["dev"] = max(worst["dev"], float(row["dev_adj"]))
+        worst["held"] = max(worst["held"], float(row["heldout_adj"]))
+    entries = sorted(set.intersection(*(set(c) for c in cells.values()))) if cells else []
+    if baseline not in entries or len(entries) < 2:
+        raise ValueError(
+            f"selection by dev needs '{baseline}' and another entry scored on every split; "
+            f"found {sorted({r['entry'] for r in rows})}: score them with "
+            "scripts/score_splits.py <out_dir> entries=all."
+        )
+    out = []
+    for key, cell in sorted(cells.items()):
+        others = [c for k, c in cells.items() if k != key]
+        base = cell[baseline]["held"]
+        row = {"split": key[0], "seed": key[1], "baseline_worst": base}
+        choices = {
+            "dev": min(entries, key=lambda e: cell[e]["dev"]),
+            "oracle": min(entries, key=lambda e: cell[e]["held"]),
+            "fixed": min(entries, key=lambda e: statistics.fmean(c[e]["held"] for c in others))
+            if others
+            else None,
+        }
+        for name, entry in choices.items():
+            row[f"{name}_choice"] = entry
+            row[f"{name}_delta"] = math.nan if entry is None else cell[entry]["held"] - base
+        out.append(row)
+    return out
