@@ -36,7 +36,14 @@ from taam.io import write_csv
 from taam.mixer.base import ratio_relative_se
 from taam.mixer.rewards import lag_standard_error
 from taam.report.paired import t_interval
-from taam.report.splits import agreement, lags_pct, select_by_dev
+from taam.report.plots import save_figure
+from taam.report.splits import (
+    SELECTIONS,
+    agreement,
+    lags_pct,
+    select_by_dev,
+    selection_figure,
+)
 
 
 def score(model, tokenizer, texts: list[str], context: int) -> tuple[float, float, int]:
@@ -135,7 +142,9 @@ def main(out_dir: str, *options: str) -> None:
     baseline = "uniform" if entries == ["all"] else entries[0]
     print_agreement([r for r in rows if r["entry"] == baseline])
     if len({r["entry"] for r in rows}) > 1:
-        print_selection(select_by_dev(rows, baseline), out / "dev_selection.csv")
+        selection = select_by_dev(rows, baseline)
+        print_selection(selection, out / "dev_selection.csv")
+        save_figure(selection_figure(selection), out / "plots" / "dev_selection.png")
 
 
 def print_agreement(rows: list[dict]) -> None:
@@ -154,11 +163,7 @@ def print_selection(selection: list[dict], path: Path) -> None:
     splits] and wins/ties/losses (a tie: |Δ| < 0.001), for each way of choosing a mixture."""
     write_csv(path, selection, list(selection[0]))
     base = sum(r["baseline_worst"] for r in selection) / len(selection)
-    for name, what in (
-        ("dev", "chosen by this split's whole dev split"),
-        ("fixed", "best held-out mean over the other splits"),
-        ("oracle", "best held-out worst of this split (in-sample)"),
-    ):
+    for name, what in SELECTIONS.items():
         deltas = [r[f"{name}_delta"] for r in selection]
         if any(d != d for d in deltas):
             continue

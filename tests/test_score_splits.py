@@ -56,3 +56,4 @@ def test_whole_split_lags_match_the_evaluator(tmp_path):
         (selection,) = csv.DictReader(f)
     assert selection["dev_choice"] in {"fixed", "uniform"}
     assert float(selection["dev_delta"]) == pytest.approx(0, abs=1e-9)  # the same model twice
+    assert (tmp_path / "bench" / "plots" / "dev_selection.png").stat().st_size > 0

@@ -128,3 +128,11 @@ def test_selection_by_dev_needs_the_baseline_and_a_rival_on_every_split():
         select_by_dev(scored("uniform", 0, (2.0, 2.1), (2.0, 2.1)))
     lone = select_by_dev([*scored("uniform", 0, (2, 2), (2, 2)), *scored("b", 0, (1, 1), (3, 3))])
     assert lone[0]["dev_choice"] == "b" and math.isnan(lone[0]["fixed_delta"])
+    with pytest.raises(ValueError, match="b on split 1 seed 1"):  # the same entries everywhere
+        select_by_dev(
+            [
+                *scored("uniform", 0, (2, 2), (2, 2)),
+                *scored("b", 0, (1, 1), (3, 3)),
+                *scored("uniform", 1, (2, 2), (2, 2)),
+            ]
+        )

@@ -137,7 +137,15 @@ def select_by_dev(
         )
         worst["dev"] = max(worst["dev"], float(row["dev_adj"]))
         worst["held"] = max(worst["held"], float(row["heldout_adj"]))
-    entries = sorted(set.intersection(*(set(c) for c in cells.values()))) if cells else []
+    entries = sorted({row["entry"] for row in rows})
+    missing = [
+        f"{e} on split {k[0]} seed {k[1]}" for k, c in cells.items() for e in entries if e not in c
+    ]
+    if missing:
+        raise ValueError(
+            f"selection by dev compares the same entries on every split; missing: "
+            f"{', '.join(missing)}. Finish those runs, or score only complete entries."
+        )
     if baseline not in entries or len(entries) < 2:
         raise ValueError(
             f"selection by dev needs '{baseline}' and another entry scored on every split; "
@@ -161,3 +169,29 @@ def select_by_dev(
             row[f"{name}_delta"] = math.nan if entry is None else cell[entry]["held"] - base
         out.append(row)
     return out
+
+
+SELECTIONS = {  # select_by_dev's ways of choosing, as the figure labels them
+    "dev": "chosen by the whole dev split",
+    "fixed": "best held-out mean of the other splits",
+    "oracle": "best on this split's held-out (in-sample)",
+}
+
+
+def selection_figure(selection: Sequence[dict[str, Any]]) -> Figure:
+    """Per split, the held-out worst-language difference to the baseline (% of its value) of
+    the mixture each way of choosing picks (:func:`select_by_dev`)."""
+    fig = Figure(figsize=(max(5.0, 0.6 * len(selection) + 2), 3.4))
+    ax = fig.subplots()
+    x = np.arange(len(selection))
+    for k, (name, label) in enumerate(SELECTIONS.items()):
+        values = [100 * r[f"{name}_delta"] / r["baseline_worst"] for r in selection]
+        ax.scatter(x + (k - 1) * 0.2, values, color=f"C{k}", s=24, label=label)
+    ax.axhline(0, color="black", linewidth=0.7)
+    ax.set_xticks(x, [str(r["split"]) for r in selection])
+    ax.set_xlabel("split (data seed)")
+    ax.set_ylabel("Δ worst adj. BPB vs baseline, %")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
