@@ -160,21 +160,26 @@ def print_agreement(rows: list[dict]) -> None:
 
 def print_selection(selection: list[dict], path: Path) -> None:
     """Δ worst-language held-out adjusted BPB against the baseline, mean [95% t-interval over
-    splits] and wins/ties/losses (a tie: |Δ| < 0.001), for each way of choosing a mixture."""
+    splits] and wins/ties/losses (a tie: |Δ| < 0.001), for each way of choosing a mixture and
+    for each entry on its own."""
     write_csv(path, selection, list(selection[0]))
     base = sum(r["baseline_worst"] for r in selection) / len(selection)
+
+    def line(label: str, deltas: list[float], note: str) -> None:
+        mean, low, high = t_interval(deltas)
+        wins, losses = sum(d <= -0.001 for d in deltas), sum(d >= 0.001 for d in deltas)
+        print(
+            f"{label:>14}: Δ worst {mean:+.4f} [{low:+.4f}, {high:+.4f}] "
+            f"({100 * mean / base:+.1f}%), {wins}/{len(deltas) - wins - losses}/{losses}; {note}"
+        )
+
     for name, what in SELECTIONS.items():
         deltas = [r[f"{name}_delta"] for r in selection]
-        if any(d != d for d in deltas):
-            continue
-        mean, low, high = t_interval(deltas)
-        wins = sum(d <= -0.001 for d in deltas)
-        losses = sum(d >= 0.001 for d in deltas)
-        choices = ", ".join(sorted({r[f"{name}_choice"] for r in selection}))
-        print(
-            f"{name:>6}: Δ worst {mean:+.4f} [{low:+.4f}, {high:+.4f}] ({100 * mean / base:+.1f}%), "
-            f"{wins}/{len(deltas) - wins - losses}/{losses}; {what}; picks {choices}"
-        )
+        if all(d == d for d in deltas):  # "fixed" is NaN with a single split
+            picks = ", ".join(sorted({r[f"{name}_choice"] for r in selection}))
+            line(name, deltas, f"{what}; picks {picks}")
+    for column in (c for c in selection[0] if c.startswith("delta_")):
+        line(column.removeprefix("delta_"), [r[column] for r in selection], "every split")
 
 
 def bootstrap_correlation(rows: list[dict], draws: int = 5000) -> tuple[float, float]:

@@ -121,6 +121,8 @@ def test_selection_by_dev_picks_the_lowest_dev_worst_and_scores_it_on_held_out_t
     # the static choice for a split comes from the held-out text of the *other* splits only
     assert (first["fixed_choice"], second["fixed_choice"]) == ("tilt", "other")
     assert first["fixed_delta"] == pytest.approx(2.25 - 2.3)
+    assert (first["delta_tilt"], first["delta_other"]) == pytest.approx((2.25 - 2.3, 2.1 - 2.3))
+    assert "delta_uniform" not in first
 
 
 def test_selection_by_dev_needs_the_baseline_and_a_rival_on_every_split():

@@ -128,7 +128,8 @@ def select_by_dev(
     mixture's *final* dev loss, where a mixer has only a running estimate. Beside it,
     ``oracle_delta`` picks by the held-out worst itself (in-sample: optimistic), and
     ``fixed_delta`` takes the entry with the best mean held-out worst over the *other* splits
-    (a static mixture chosen as a researcher would; NaN with one split). ``rows`` are
+    (a static mixture chosen as a researcher would; NaN with one split); ``delta_<entry>``
+    is each entry's own difference. ``rows`` are
     ``scripts/score_splits.py`` rows: entry, split, seed, language, dev_adj, heldout_adj."""
     cells: dict[tuple, dict[str, dict[str, float]]] = {}  # (split, seed) → entry → worst
     for row in rows:
@@ -167,6 +168,7 @@ def select_by_dev(
         for name, entry in choices.items():
             row[f"{name}_choice"] = entry
             row[f"{name}_delta"] = math.nan if entry is None else cell[entry]["held"] - base
+        row |= {f"delta_{e}": cell[e]["held"] - base for e in entries if e != baseline}
         out.append(row)
     return out
 
