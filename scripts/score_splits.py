@@ -128,6 +128,12 @@ def main(out_dir: str, *options: str) -> None:
     ]
     if not runs:
         sys.exit(f"error: no finished <entry>_split<d>_seed<s> runs of {entries} in {out}")
+    baseline = "uniform" if entries == ["all"] else entries[0]
+    if not any(RUN_NAME.fullmatch(r.name)["entry"] == baseline for r in runs):
+        sys.exit(
+            f"error: no finished runs of the baseline '{baseline}' in {out}; the baseline is "
+            "uniform with entries=all, else the first of entries=."
+        )
     rows = []
     for run in runs:
         rows += score_run(run)
@@ -139,7 +145,6 @@ def main(out_dir: str, *options: str) -> None:
             ),
         )
     write_csv(out / settings.get("out", "split_lags_full.csv"), rows, list(rows[0]))
-    baseline = "uniform" if entries == ["all"] else entries[0]
     print_agreement([r for r in rows if r["entry"] == baseline])
     if len({r["entry"] for r in rows}) > 1:
         selection = select_by_dev(rows, baseline)

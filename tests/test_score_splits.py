@@ -57,3 +57,5 @@ def test_whole_split_lags_match_the_evaluator(tmp_path):
     assert selection["dev_choice"] in {"fixed", "uniform"}
     assert float(selection["dev_delta"]) == pytest.approx(0, abs=1e-9)  # the same model twice
     assert (tmp_path / "bench" / "plots" / "dev_selection.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="baseline 'absent'"):
+        SCRIPT["main"](str(tmp_path / "bench"), "entries=absent,fixed")
