@@ -35,7 +35,7 @@ from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.io import write_csv
 from taam.mixer.base import ratio_relative_se
 from taam.mixer.rewards import lag_standard_error
-from taam.report.paired import t_interval
+from taam.report.paired import t_interval, wins_ties_losses
 from taam.report.plots import save_figure
 from taam.report.splits import (
     SELECTIONS,
@@ -64,6 +64,7 @@ def lag_se_pct(values: dict[str, float], relative_se: dict[str, float]) -> dict[
     return dict(zip(langs, 100 * se, strict=True))
 
 
+TIE = 0.001  # |Δ| counted as a tie, the benchmark's default (configs/benchmark.yaml)
 RUN_NAME = re.compile(r"(?P<entry>.+)_split\d+_seed\d+")
 
 
@@ -165,17 +166,17 @@ def print_agreement(rows: list[dict]) -> None:
 
 def print_selection(selection: list[dict], path: Path) -> None:
     """Δ worst-language held-out adjusted BPB against the baseline, mean [95% t-interval over
-    splits] and wins/ties/losses (a tie: |Δ| < 0.001), for each way of choosing a mixture and
+    splits] and wins/ties/losses (a tie: |Δ| ≤ TIE), for each way of choosing a mixture and
     for each entry on its own."""
     write_csv(path, selection, list(selection[0]))
     base = sum(r["baseline_worst"] for r in selection) / len(selection)
 
     def line(label: str, deltas: list[float], note: str) -> None:
         mean, low, high = t_interval(deltas)
-        wins, losses = sum(d <= -0.001 for d in deltas), sum(d >= 0.001 for d in deltas)
+        wins, ties, losses = wins_ties_losses(deltas, TIE)
         print(
             f"{label:>14}: Δ worst {mean:+.4f} [{low:+.4f}, {high:+.4f}] "
-            f"({100 * mean / base:+.1f}%), {wins}/{len(deltas) - wins - losses}/{losses}; {note}"
+            f"({100 * mean / base:+.1f}%), {wins}/{ties}/{losses}; {note}"
         )
 
     for name, what in SELECTIONS.items():

@@ -40,6 +40,13 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return mean, mean - half, mean + half
 
 
+def wins_ties_losses(differences: Sequence[float], tie: float) -> tuple[int, int, int]:
+    """Differences to the baseline (lower is better) below −tie, within ±tie, above +tie."""
+    wins = sum(d < -tie for d in differences)
+    losses = sum(d > tie for d in differences)
+    return wins, len(differences) - wins - losses, losses
+
+
 def compared_columns(languages: Sequence[str]) -> list[str]:
     """The per-run quantities that are differenced: worst, mean and per-language adjusted BPB."""
     return ["bpb_adj_worst", "bpb_adj_mean", *(f"bpb_adj_final_{lang}" for lang in languages)]
@@ -125,9 +132,7 @@ def paired_rows(
             mean, low, high = t_interval(values, confidence) if values else (None,) * 3
             row |= {f"d_{column}": mean, f"d_{column}_low": low, f"d_{column}_high": high}
         worst = unit_differences(mine, "d_bpb_adj_worst", by_split)
-        row["wins"] = sum(d < -tie for d in worst)
-        row["ties"] = sum(abs(d) <= tie for d in worst)
-        row["losses"] = sum(d > tie for d in worst)
+        row["wins"], row["ties"], row["losses"] = wins_ties_losses(worst, tie)
         rows.append(row)
     return sorted(
         rows, key=lambda r: math.inf if r["bpb_adj_worst"] is None else r["bpb_adj_worst"]

@@ -150,7 +150,7 @@ def select_by_dev(
     if baseline not in entries or len(entries) < 2:
         raise ValueError(
             f"selection by dev needs '{baseline}' and another entry scored on every split; "
-            f"found {sorted({r['entry'] for r in rows})}: score them with "
+            f"found {entries}: score them with "
             "scripts/score_splits.py <out_dir> entries=all."
         )
     out = []
