@@ -144,12 +144,21 @@ def test_the_method_config_builds_it_from_the_run_context():
     m = build_mixer(cfg.method, None, context)
     assert isinstance(m, HorizonMixer) and m.adaptive and not m.uses_reward
     assert m.total_sequences == 32_000 and m.cap_sequences == pytest.approx(np.full(3, 78_125))
-    assert m.floor == cfg.method.mixer.floor and m.probs() == pytest.approx(np.full(3, 1 / 3))
+    assert m.floor == pytest.approx(
+        cfg.method.mixer.floor_share / 3
+    ) and m.probs() == pytest.approx(np.full(3, 1 / 3))
+
+
+def test_the_floor_scales_with_the_number_of_languages():
+    """f = γ/K: the default keeps eleven languages adaptive (an absolute 0.1 would not fit)."""
+    langs = [f"l{i}" for i in range(11)]
+    m = HorizonMixer(langs, np.ones(11), total_sequences=30_000, cap_sequences=np.full(11, 1e9))
+    assert m.floor == pytest.approx(0.3 / 11) and m.probs() == pytest.approx(np.full(11, 1 / 11))
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="floor"):
-        mixer(floor=0.5)
+    with pytest.raises(ValueError, match="floor_share"):
+        mixer(floor_share=1.5)
     with pytest.raises(ValueError, match="points"):
         mixer(points=2)
     with pytest.raises(ValueError, match="margin"):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from taam.mixer.base import WindowStats
+from taam.mixer.base import MixContext, WindowStats
 from taam.mixer.doremi import DoremiMixer, ReferenceLosses, published_weights
 from taam.mixer.dro import GroupDroMixer
 from taam.mixer.log import MixerLog
@@ -278,8 +278,8 @@ def test_odm_state_round_trip_continues_exactly():
 # -- Group DRO --------------------------------------------------------------------------
 def test_group_dro_follows_the_official_online_update():
     """24 steps of 8 sequences with per-sequence losses; η = 0.6 drives π_zho below 1e-3, so
-    zho goes missing from batches and gets the official group loss 0."""
-    mixer = GroupDroMixer(LANGS, BP, eta=0.6)
+    zho goes missing from batches and gets the official group loss 0 (``absent="zero"``)."""
+    mixer = GroupDroMixer(LANGS, BP, eta=0.6, absent="zero")
     q = np.ones(3) / 3
     rng = np.random.default_rng(3)
     tiny_seen = absent_seen = False
@@ -303,6 +303,42 @@ def test_group_dro_follows_the_official_online_update():
         q = official_group_dro(q, idx, base, 3, 0.6)
     assert tiny_seen and absent_seen
     assert mixer.probs() == pytest.approx(q, rel=1e-10)
+
+
+def run_group_dro(absent: str, steps: int = 6000, batch: int = 64) -> tuple[np.ndarray, int]:
+    """Group DRO on learning curves ℓ_i = floor_i + (1 + seen_i/s_i)^-½ where eng is easy (its loss
+    is the lowest, so q_eng shrinks): the final losses and the windows without eng."""
+    mixer = GroupDroMixer(LANGS, np.ones(3), eta=0.01, absent=absent)
+    rng = np.random.default_rng(0)
+    floor, speed = np.array([0.8, 1.0, 1.0]), np.array([1000.0, 3000.0, 4000.0])
+    seen, eng_absent = np.zeros(3), 0
+    for step in range(1, steps + 1):
+        pi = mixer.probs()
+        counts = rng.multinomial(batch, pi).astype(float)
+        seen += counts
+        eng_absent += int(counts[0] == 0)
+        loss = floor + (1 + seen / speed) ** -0.5
+        mixer.update(
+            step,
+            WindowStats(loss * counts * BYTES, counts * BYTES, counts * TOKENS, counts, batch * pi),
+        )
+    return floor + (1 + seen / speed) ** -0.5, eng_absent
+
+
+def test_group_dro_absent_language_keeps_its_last_loss():
+    """With the official 0 for an absent group, q decides absence here: eng, once rarely drawn,
+    is never measured again, starves and ends the worst language (the opposite of the minimax
+    objective). Carrying its last observed loss brings it back once its loss is above the others'."""
+    zero_loss, zero_absent = run_group_dro("zero")
+    last_loss, last_absent = run_group_dro("last")
+    assert zero_absent > 3000 and zero_loss.argmax() == 0  # starved, and the worst
+    assert last_loss.argmax() != 0 and last_loss.max() < zero_loss.max() - 0.005
+    assert last_absent < zero_absent
+
+
+def test_group_dro_refuses_an_unknown_absent_rule():
+    with pytest.raises(ValueError, match="absent='none'"):
+        GroupDroMixer(LANGS, BP, absent="none")
 
 
 # -- DoReMi -----------------------------------------------------------------------------
@@ -364,3 +400,7 @@ def test_doremi_reads_the_reference_runs_logged_loss(tmp_path):
         ref.at(30)
     with pytest.raises(FileNotFoundError, match="reference run"):
         ReferenceLosses(tmp_path / "missing", LANGS, BP)
+    context = MixContext(LANGS, np.full(3, 1e6), BP, total_tokens=10**6)
+    with pytest.raises(ValueError, match="windows of 10 steps"):
+        DoremiMixer.from_context(context, reference_run=str(tmp_path), update_interval=5)
+    assert DoremiMixer.from_context(context, reference_run=str(tmp_path), update_interval=10).k == 3

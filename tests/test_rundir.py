@@ -91,3 +91,27 @@ def test_a_run_of_an_earlier_taam_resumes_with_the_settings_it_was_written_with(
     with pytest.raises(RunDirError, match=r"reward\.margin 0\.0 → 1\.0"):
         now = compose_config(["method=pstar", "reward.policy.gamma=0.1"])  # today: margin 1
         check_resume(run_dir, now, RunIdentity.of(now), "k")
+
+
+def test_a_horizon_run_with_the_absolute_floor_resumes_with_the_same_floor(tmp_path):
+    """Before floor_share, horizon's floor was absolute (0.1 for three languages)."""
+    run_dir = saved_run(tmp_path, ["method=horizon"])
+    old = OmegaConf.load(run_dir / "config.yaml")
+    old.method.mixer.floor = 0.1
+    del old.method.mixer["floor_share"]
+    OmegaConf.save(old, run_dir / "config.yaml")
+
+    saved = saved_config(run_dir)
+    assert "floor" not in saved.method.mixer
+    assert saved.method.mixer.floor_share == 0.3
+    now = compose_config(["method=horizon"])
+    check_resume(run_dir, now, RunIdentity.of(now), "k")  # nothing changed
+
+
+def test_a_doremi_run_from_before_the_window_check_resumes(tmp_path):
+    run_dir = saved_run(tmp_path, ["method=doremi", "method.mixer.reference_run=/ref"])
+    old = OmegaConf.load(run_dir / "config.yaml")
+    del old.method.mixer["update_interval"]
+    OmegaConf.save(old, run_dir / "config.yaml")
+    now = compose_config(["method=doremi", "method.mixer.reference_run=/ref"])
+    check_resume(run_dir, now, RunIdentity.of(now), "k")  # nothing changed

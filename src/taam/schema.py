@@ -154,9 +154,22 @@ class MixerSchema:
     tau: float = field(default=1.0, metadata=rule("a positive number (τ)", _positive))
     max_epochs: float = field(default=1.0, metadata=rule("a positive number", _positive))
     weights: dict = field(default=None, metadata=rule("a weight per language"))
+    update_interval: int = field(
+        default=None,
+        metadata=rule("a positive integer (DoReMi: the reference's window)", _positive),
+    )
+    absent: str = field(
+        default="last",
+        metadata=rule(
+            "last or zero (Group DRO, an absent language's loss)", lambda a: a in ("last", "zero")
+        ),
+    )
     # method=horizon
-    floor: float = field(
-        default=0.1, metadata=rule("a number in (0, 1/K] (the least π_i)", lambda f: 0 < f <= 1)
+    floor_share: float = field(
+        default=0.3,
+        metadata=rule(
+            "a number in (0, 1] (the floor as a share of uniform, 1/K)", lambda f: 0 < f <= 1
+        ),
     )
     rate: float = field(default=0.5, metadata=rule("a number in (0, 1]", lambda r: 0 < r <= 1))
     points: int = field(default=5, metadata=rule("an integer ≥ 3", lambda n: n >= 3))

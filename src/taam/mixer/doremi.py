@@ -103,15 +103,29 @@ class DoremiMixer(Mixer):
 
     @classmethod
     def from_context(
-        cls, context: MixContext, reference_run: str | None = None, **params
+        cls,
+        context: MixContext,
+        reference_run: str | None = None,
+        update_interval: int | None = None,
+        **params,
     ) -> DoremiMixer:
-        """Hydra ``_partial_`` target; the initial score is ln |V| of the reference's tokenizer."""
+        """Hydra ``_partial_`` target; the initial score is ln |V| of the reference's tokenizer.
+        ``update_interval``: this run's window, which must be the reference's (a shorter
+        reference window has rows at every step of ours too, with the loss of a shorter window)."""
         if not reference_run:
             raise ValueError(
                 "method=doremi needs method.mixer.reference_run=<run dir of the uniform run of "
                 "the same seed and data>"
             )
         reference = ReferenceLosses(reference_run, context.languages, context.byte_premium)
+        if update_interval is not None and int(update_interval) != reference.update_interval:
+            raise ValueError(
+                f"method.update_interval={update_interval}, but the reference run "
+                f"{reference.run_dir} logged windows of {reference.update_interval} steps; the "
+                f"excess loss compares windows of the same length: set "
+                f"method.update_interval={reference.update_interval} or train a reference with "
+                f"{update_interval}."
+            )
         params.setdefault("initial_score", math.log(reference.vocab_size))
         return cls(context.languages, context.byte_premium, reference, **params)
 

@@ -7,10 +7,17 @@ Source: kohpangwei/group_DRO, ``loss.py``, ``LossComputer.compute_robust_loss`` 
     q_i ← q_i · exp(η·ℓ_i),    q ← q / Σ_j q_j          q starts uniform
 
 Here the groups are languages, ℓ_i the window's training loss in nats per English-equivalent
-byte (Σ NLL / Σ bytes × BP_i; there is no dev split yet), and q is the sampling distribution
-π (the official code weights the groups' losses by q and leaves the sampling alone: at a fixed
-batch the two have the same expected gradient, Σ_i q_i·∇ℓ_i). The defaults of the official
-code are kept: no generalisation adjustment (``adj`` = 0), no loss normalisation.
+byte (Σ NLL / Σ bytes × BP_i, from the training window or the dev set), and q is the sampling
+distribution π (the official code weights the groups' losses by q and leaves the sampling alone:
+at a fixed batch the two have the same expected gradient, Σ_i q_i·∇ℓ_i). The defaults of the
+official code are kept: no generalisation adjustment (``adj`` = 0), no loss normalisation.
+
+One change the sampling forces: a language absent from the window keeps its last observed loss
+(``absent="last"``, DoReMi's convention) instead of the official 0 (``absent="zero"``). In the
+official code absence is chance, independent of q; here q decides the draws, so with 0 a
+language whose q·B falls below about 1 is absent from most windows, each absence shrinks its q
+further, and it is never measured again: it starves and ends as the worst language, the
+opposite of the objective (``tests/test_mixer_baselines.py::test_group_dro_absent_language``).
 """
 
 from __future__ import annotations
@@ -33,13 +40,20 @@ class GroupDroMixer(Mixer):
         byte_premium: np.ndarray,
         eta: float = 0.01,
         warmup_steps: int = 0,
+        absent: str = "last",
     ) -> None:
         super().__init__(languages)
         if eta <= 0 or warmup_steps < 0:
             raise ValueError(f"need η > 0 and warmup_steps ≥ 0, got {eta}, {warmup_steps}")
+        if absent not in ("last", "zero"):
+            raise ValueError(
+                f"absent={absent!r}: use 'last' (an absent language keeps its last observed loss) "
+                "or 'zero' (the official code's 0, which starves a language whose q·B < 1)"
+            )
         self.byte_premium = np.asarray(byte_premium, dtype=np.float64)
-        self.eta, self.warmup_steps = eta, warmup_steps
+        self.eta, self.warmup_steps, self.absent = eta, warmup_steps, absent
         self.q = np.full(self.k, 1.0 / self.k)
+        self.last_loss = np.zeros(self.k)  # 0 until a language is first seen, as the official code
         self.updates = 0
 
     @classmethod
@@ -51,7 +65,10 @@ class GroupDroMixer(Mixer):
 
     def update(self, step: int, stats: WindowStats) -> dict[str, float]:
         loss = stats.nats_per_byte() * self.byte_premium
-        group_loss = np.where(np.asarray(stats.sequences) > 0, np.nan_to_num(loss), 0.0)
+        present = np.asarray(stats.sequences) > 0
+        fallback = self.last_loss if self.absent == "last" else np.zeros(self.k)
+        group_loss = np.where(present, np.nan_to_num(loss), fallback)
+        self.last_loss = np.where(present, group_loss, self.last_loss)
         if step > self.warmup_steps:
             # in log space: the same q, with no overflow however long the run
             log_q = np.log(self.q) + self.eta * group_loss
@@ -66,9 +83,15 @@ class GroupDroMixer(Mixer):
         return row
 
     def state_dict(self) -> dict:
-        return {"languages": list(self.languages), "q": self.q.tolist(), "updates": self.updates}
+        return {
+            "languages": list(self.languages),
+            "q": self.q.tolist(),
+            "last_loss": self.last_loss.tolist(),
+            "updates": self.updates,
+        }
 
     def load_state_dict(self, state: Mapping) -> None:
         self.check_state_languages(state)
         self.q = np.array(state["q"], dtype=np.float64)
+        self.last_loss = np.array(state["last_loss"], dtype=np.float64)
         self.updates = int(state["updates"])

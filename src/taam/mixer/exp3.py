@@ -12,13 +12,14 @@ into r_i, and
     r̂_i = r_i · n_i / E[n_i]   (0 if n_i = 0 or E[n_i] = 0)   (Auer et al. 2002)
     w_i ← (1 − λ)·w_i + λ·a_i + η·r̂_i
 
-E[r̂_i] = r_i when r_i does not itself depend on n_i (v2, and v1 per sequence, whose
-division by n_i makes r_i·n_i free of n_i; not v1 per window). With the dev signal the loss
-is the dev set's, scored for every language, and r̂ = r (full information, Hedge).
+E[r̂_i] = r_i only when r_i does not itself depend on n_i; the rewards here do (through ℓ̃,
+and v1 per sequence through the rescaling of drop/n_i), so r̂ is an importance-weighted reward,
+not a proven unbiased estimate (docs/mixer.md, "Policies"). With the dev signal the loss is the
+dev set's, scored for every language, and r̂ = r (full information, Hedge).
 
 λ = 0 is EXP3. λ > 0 is a KL-regularised (mirror-descent) step towards the anchor a: for a
-constant reward its fixed point is w = a + (η/λ)·r, i.e. π ∝ exp(a)·exp((η/λ)·r) before the
-floor, so a level reward that never closes (v2) moves π by a bounded amount instead of to a
+constant reward its fixed point is w = a + (η/λ)·r, i.e. π = (1 − γ)·softmax(a + κ·r) + γ/K
+with κ = η/λ (effective tilt (1 − γ)·κ near uniform), so a level reward that never closes (v2) moves π by a bounded amount instead of to a
 corner. ``anchor=init``: a = the initial log-weights (log P⁰ for pstar, so π ∝ P⁰·exp(κ·r));
 ``anchor=uniform``: a = 0, so the start (P⁰) is forgotten at rate λ and identical languages
 end at 1/K. Optional Exp3.S weight

@@ -10,7 +10,8 @@ language, a power law in its own exposure n_i (sequences drawn so far),
 is fitted to its recent losses on the signal (the last ``window`` share of them, at least
 ``points``; dev: every language at each dev evaluation). A forecast lag the evidence cannot tell
 from noise is shrunk away (``margin``, :meth:`HorizonMixer.evidence_scales`). With R sequences
-still to draw and the floor f, the policy solves
+still to draw and the floor f = s/K (``floor_share`` s: the share of uniform every language keeps), the
+policy solves
 
     min_π max_i ℓ̂_i(n_i + π_i·R)   s.t.  Σ_i π_i = 1,  f ≤ π_i ≤ u_i
 
@@ -57,8 +58,8 @@ class PowerLawFit:
     residual_sd: float
 
     def log_se(self, n: np.ndarray | float) -> np.ndarray:
-        """se of the fitted log ℓ at exposure n (the regression's prediction error):
-        s·√(1/m + (log n − x̄)²/Σ(x − x̄)²)."""
+        """se of the fitted mean log ℓ at exposure n (the curve's uncertainty, not a new
+        observation's prediction interval): s·√(1/m + (log n − x̄)²/Σ(x − x̄)²)."""
         lever = (np.log(n) - self.centre) ** 2 / self.spread if self.spread > 0 else np.inf
         return self.residual_sd * np.sqrt(1.0 / self.count + lever)
 
@@ -135,7 +136,7 @@ class HorizonMixer(Mixer):
         byte_premium: np.ndarray,
         total_sequences: int,
         cap_sequences: np.ndarray,
-        floor: float = 0.1,
+        floor_share: float = 0.3,
         rate: float = 0.5,
         points: int = 5,
         window: float = 0.5,
@@ -143,9 +144,10 @@ class HorizonMixer(Mixer):
         warmup_steps: int = 100,
     ) -> None:
         super().__init__(languages)
-        if not 0 < floor * len(languages) <= 1 or not 0 < rate <= 1:
+        if not 0 < floor_share <= 1 or not 0 < rate <= 1:
             raise ValueError(
-                f"need 0 < floor ≤ 1/K (K = {len(languages)}) and 0 < rate ≤ 1, got {floor}, {rate}"
+                f"need 0 < floor_share ≤ 1 (the floor as a share of uniform, 1/K) and 0 < rate ≤ 1, "
+                f"got {floor_share}, {rate}"
             )
         if not 0 <= window <= 1:
             raise ValueError(f"window is a share of the losses so far, in [0, 1]; got {window}")
@@ -159,7 +161,7 @@ class HorizonMixer(Mixer):
         self.byte_premium = np.asarray(byte_premium, dtype=np.float64)
         self.total_sequences = int(total_sequences)
         self.cap_sequences = np.asarray(cap_sequences, dtype=np.float64)
-        self.least, self.rate, self.points, self.margin = floor, rate, points, margin
+        self.floor_share, self.rate, self.points, self.margin = floor_share, rate, points, margin
         self.window, self.warmup_steps = window, warmup_steps
         self.level_se = np.zeros(self.k)  # s_i of the dev set (0: the training signal has none)
         self.pi = np.full(self.k, 1.0 / self.k)
@@ -186,8 +188,8 @@ class HorizonMixer(Mixer):
 
     @property
     def floor(self) -> float:
-        """The least π_i any language gets (f)."""
-        return self.least
+        """The least π_i any language gets, f = s/K (it scales with K, as EXP3's floor γ/K)."""
+        return self.floor_share / self.k
 
     def probs(self) -> np.ndarray:
         return self.pi.copy()

@@ -198,7 +198,7 @@ class Standardise(Rescaling):
 
 
 def make_rescaling(kind: str, **params) -> Rescaling:
-    """``none``, ``reservoir``, ``rolling`` or ``standardise``, with that kind's parameters."""
+    """``none``, ``reservoir``, ``forgetting``, ``rolling`` or ``standardise``, with its parameters."""
     kinds = {
         "none": NoRescaling,
         "reservoir": ReservoirPercentiles,

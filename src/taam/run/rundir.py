@@ -97,7 +97,8 @@ def saved_config(run_dir: Path) -> DictConfig:
     """The run's ``config.yaml`` in today's keys, with the behaviour it was written with: a key
     an earlier TAAM kept elsewhere is moved to where it lives now (:data:`taam.schema.MOVED`,
     e.g. γ from ``method.mixer`` to ``reward.policy``), and v2's lag had no margin then
-    (``reward.margin`` = 0)."""
+    (``reward.margin`` = 0), horizon's floor was absolute (``method.mixer.floor`` = f, today
+    ``floor_share`` = f·K), and DoReMi did not check its window against the reference's."""
     saved = OmegaConf.load(run_dir / "config.yaml")
     for old, new in MOVED.items():
         parent, _, key = old.rpartition(".")
@@ -115,6 +116,19 @@ def saved_config(run_dir: Path) -> DictConfig:
         and "margin" not in reward
     ):
         reward.margin = 0.0
+    mixer = OmegaConf.select(saved, "method.mixer")
+    if (
+        mixer is not None
+        and "floor" in mixer
+        and str(mixer.get("_target_", "")).startswith("taam.mixer.horizon.")
+    ):  # horizon's absolute floor f became floor_share = f·K (the same floor at the same K)
+        mixer.floor_share = round(float(mixer.pop("floor")) * len(saved.data.languages), 12)
+    if (
+        mixer is not None
+        and "update_interval" not in mixer
+        and str(mixer.get("_target_", "")).startswith("taam.mixer.doremi.")
+    ):  # DoReMi's check of the reference's window came later
+        mixer.update_interval = "${..update_interval}"
     return saved
 
 

@@ -95,6 +95,7 @@ def doremi_against_uniform(
     reference = dict(zip(ref.steps.tolist(), ref.losses, strict=True))
     params = {k: v for k, v in cfg.method.mixer.items() if k not in ("_target_", "_partial_")}
     params.pop("reference_run", None)
+    params.pop("update_interval", None)  # the reference above is simulated with this run's window
     # the simulator has no vocabulary: a language absent before its first score scores 0
     return DoremiMixer(context.languages, context.byte_premium, reference, **params)
 
