@@ -7,9 +7,10 @@ python src/simulate.py compare=true seeds=10        # every method × preset vs 
 from omegaconf import DictConfig
 
 from taam.cli import entry
+from taam.schema import validate_simulate_config
 
 
-@entry("simulate")
+@entry("simulate", validate_simulate_config)
 def main(cfg: DictConfig) -> None:
     from taam.simulation.compare import compare
     from taam.simulation.run import simulate

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from taam.errors import ConfigError
+from taam.errors import ConfigError, RunDirError
 from taam.mixer import prior as prior_module
 from taam.mixer.base import StaticMixer, WindowStats
 from taam.simulation.engine import DevSignal, simulate_mixer
@@ -94,7 +94,7 @@ def test_same_seed_gives_an_identical_mixer_csv(tmp_path):
 
 def test_an_existing_output_dir_is_kept_unless_overwrite(tmp_path):
     run(tmp_path, "simulation.steps=100")
-    with pytest.raises(FileExistsError, match="overwrite=true"):
+    with pytest.raises(RunDirError, match="overwrite=true"):
         run(tmp_path, "simulation.steps=100")
     _, summary = run(tmp_path, "simulation.steps=200", "overwrite=true")
     assert summary["steps"] == 200
@@ -256,3 +256,41 @@ def test_the_default_keeps_the_symmetric_control_near_uniform_on_the_dev_signal(
     assert all(abs(pi[lang]["mean"] - 1 / 3) <= 0.03 and pi[lang]["sd"] <= 0.04 for lang in pi), pi
     floor = summary["outcome"]["floor_time_second_half"]
     assert all(floor[lang]["mean"] == 0 for lang in floor), floor
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seeds=0", "seeds=0 is not valid: need a positive integer (how many seeds)."),
+        (
+            "comparison.steps=-5",
+            "comparison.steps=-5 is not valid: need null or a positive integer.",
+        ),
+    ],
+)
+def test_a_bad_simulator_value_is_one_line(tmp_path, override, message):
+    """Values, not only names, are checked before anything runs (no IndexError traceback)."""
+    out = tmp_path / "sim"
+    done = subprocess.run(
+        [sys.executable, "src/simulate.py", override, f"output_dir={out}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and not out.exists()
+    assert done.stderr.strip() == f"error: {message}"
+
+
+def test_the_default_output_dir_names_the_preset(monkeypatch, tmp_path):
+    """Two presets of one method never share a folder (the second used to be refused)."""
+    monkeypatch.chdir(tmp_path)
+    outs = []
+    for preset in ("symmetric", "fitted"):
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            cfg = compose(
+                config_name="simulate",
+                overrides=[f"simulation={preset}", "simulation.steps=100", "cache_dir=null"],
+            )
+        outs.append(simulate(cfg))
+    assert outs[0] != outs[1] and all(o.is_dir() for o in outs)
+    assert outs[1].name.endswith("_fitted_Pstar-cld-dev_seed0")

@@ -358,6 +358,29 @@ def validate_push_config(cfg: DictConfig) -> None:
         )
 
 
+def validate_simulate_config(cfg: DictConfig) -> None:
+    """``python src/simulate.py``: the simulator's own settings (the method, reward and signal
+    nodes are the training ones and are checked when the mixer is built)."""
+    checks = (
+        ("seed", "an integer ≥ 0", lambda v: _is_type(v, int) and v >= 0),
+        ("seeds", "a positive integer (how many seeds)", _positive_int),
+        ("starve_window", "a positive integer (updates)", _positive_int),
+        ("simulation.steps", "a positive integer", _positive_int),
+        ("comparison.steps", "null or a positive integer", _optional(_positive_int)),
+        (
+            "comparison.oracle_step",
+            "a number in (0, 0.5]",
+            lambda v: _is_type(v, float) and 0 < v <= 0.5,
+        ),
+    )
+    for key, need, ok in checks:
+        value = OmegaConf.select(cfg, key, default=None)
+        if not ok(value):
+            raise ConfigError(f"{key}={value} is not valid: need {need}.")
+    if cfg.get("output_dir"):
+        check_writable("output_dir", cfg.output_dir)
+
+
 def _check_entry(schema: type, cfg: DictConfig) -> dict:
     """``cfg`` (without Hydra's node) resolved and checked against ``schema``; its values."""
     values = _resolved(cfg)

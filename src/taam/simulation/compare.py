@@ -24,7 +24,7 @@ from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.report.markdown import markdown_table
 from taam.report.plots import save_figure
 from taam.simulation.outcomes import oracles, outcome, regret, static_losses
-from taam.simulation.run import cache_dir, run_seed
+from taam.simulation.run import cache_dir, refuse_existing, run_seed
 from taam.simulation.world import World, world_from_config
 
 log = logging.getLogger(__name__)
@@ -166,10 +166,7 @@ def plot_preset(preset: str, found: dict, world: World, out_png: Path) -> Path:
 def compare(cfg: DictConfig) -> Path:
     """Run the comparison; write ``compare.md``, ``compare.json`` and ``plots/pi_<preset>.png``."""
     out = Path(cfg.output_dir or Path("runs/sim") / f"{datetime.now():%Y-%m-%d_%H%M%S}_compare")
-    if out.exists() and not cfg.overwrite:
-        raise FileExistsError(
-            f"{out} already exists; choose another output_dir=..., or overwrite=true to replace it"
-        )
+    refuse_existing(out, cfg.overwrite)
     lines = [f"# Simulated comparison: {cfg.seeds} seeds per cell (mean ± sd)", ""]
     report = {}
     with atomic_directory(out) as tmp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from taam.errors import ConfigError
+from taam.errors import ConfigError, RunDirError
 from taam.io import atomic_directory, atomic_write_text, write_json
 from taam.mixer.base import MixContext, Mixer, StaticMixer
 from taam.mixer.doremi import DoremiMixer
@@ -100,6 +101,23 @@ def doremi_against_uniform(
     return DoremiMixer(context.languages, context.byte_premium, reference, **params)
 
 
+def default_output_dir(identity: RunIdentity, preset: str) -> Path:
+    """``runs/sim/<date>_<preset>_<Method>[-<reward tag>][-<signal>]_seed<seed>``: two presets
+    of one method, or two methods on one preset, never share a folder."""
+    return (
+        Path("runs/sim")
+        / f"{dt.date.today().isoformat()}_{preset}_{identity.label}_seed{identity.seed}"
+    )
+
+
+def refuse_existing(out: Path, overwrite: bool) -> None:
+    """An existing output is kept unless ``overwrite=true`` (one-line error, nothing written)."""
+    if out.exists() and not overwrite:
+        raise RunDirError(
+            f"{out} already exists; choose another output_dir=..., or overwrite=true to replace it."
+        )
+
+
 def simulate(cfg: DictConfig) -> Path:
     """Simulate ``cfg.method`` on ``cfg.simulation`` for ``cfg.seeds`` seeds from ``cfg.seed``.
 
@@ -107,11 +125,8 @@ def simulate(cfg: DictConfig) -> Path:
     and mean ± sd), ``config.yaml`` and, for methods with the typological prior, ``prior.json``.
     """
     identity = RunIdentity.of(cfg)
-    out = Path(cfg.output_dir or Path("runs/sim") / identity.name())
-    if out.exists() and not cfg.overwrite:
-        raise FileExistsError(
-            f"{out} already exists; choose another output_dir=..., or overwrite=true to replace it"
-        )
+    out = Path(cfg.output_dir or default_output_dir(identity, cfg.simulation.name))
+    refuse_existing(out, cfg.overwrite)
     world = world_from_config(cfg.simulation, cfg.train.epoch_cap, cache_dir(cfg))
     start = time.perf_counter()
     runs = [run_seed(cfg, world, cfg.seed + s, cfg.starve_window) for s in range(cfg.seeds)]
