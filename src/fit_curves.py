@@ -26,7 +26,9 @@ def main() -> None:
         parser.error(f"no metrics.csv in {', '.join(missing)}; pass finished training run dirs")
     preset = fit_preset(args.runs, args.name)
     command = (
-        f"Fitted by `python src/fit_curves.py {' '.join(map(str, args.runs))} --out {args.out}`"
+        f"Fitted by `python src/fit_curves.py {' '.join(map(str, args.runs))} --out {args.out}`\n"
+        "fitted_from records where the runs lay when this was fitted: to refit elsewhere, train\n"
+        "them again with an out_dir of your own."
     )
     if "memorisation" in preset:
         note = (
