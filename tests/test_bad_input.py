@@ -486,3 +486,18 @@ def test_each_script_prints_one_line_as_a_process(entry, args, expected, tmp_pat
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith(expected), result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written where it ran
+
+
+def test_resuming_a_completed_run_does_nothing_and_says_so(
+    world, scripts, capsys, caplog, monkeypatch
+):
+    """A requeued job may resume a run that has finished: exit 0, one clear line, nothing written."""
+    monkeypatch.chdir(world["root"])
+    runs = world["root"] / "runs"
+    before, existing = listing(runs), snapshot(world["existing"])
+    args = arguments("train", ["resume=true", "run_dir={existing}"], world)
+    code = run_script(scripts["train"], args, monkeypatch)
+    out, err = capsys.readouterr()
+    assert code == 0, err[-2000:]
+    assert "already completed (20 of" in out + err + caplog.text
+    assert listing(runs) == before and snapshot(world["existing"]) == existing

@@ -93,10 +93,10 @@ def _check_reusable(path: Path, cfg: DictConfig | None) -> None:
         return
     status = outcome(path)
     if holds_training_state(path):
+        go_on = "" if status == "completed" else "Pass resume=true to continue it, or c"
         raise RunDirError(
             f"run directory {path} already holds a run (status: {status}); nothing "
-            f"was overwritten. Pass resume=true to continue it, or choose another with "
-            f"run_dir=<path> (or another seed)."
+            f"was overwritten. {go_on or 'C'}hoose another with run_dir=<path> (or another seed)."
         )
     if not (path / "train.log").exists() or status not in ("incomplete", "failed"):
         raise RunDirError(
