@@ -13,10 +13,14 @@ BENCH_PRESET ?= cpu
 
 .PHONY: install train test test-fast lint format bench bench-gpu clean
 
-install:  ## an isolated .venv; torch first (kept if the venv has one), then TAAM
+install: .venv/.taam-installed  ## an isolated .venv; torch first (kept if the venv has one), then TAAM
+
+# TAAM is installed editable: only a change to pyproject.toml (its dependencies) installs again.
+.venv/.taam-installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv .venv
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install -q -e ".[dev,cluster]"
+	touch $@
 
 train: install  ## the main job on the embedded sample (ARGS add overrides to it)
 	$(PYTHON) src/train.py $(MAIN) $(ARGS)
