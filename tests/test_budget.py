@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from rich.console import Console
 
 from taam.data.budget import (
     build_ledger,
@@ -9,6 +10,7 @@ from taam.data.budget import (
     select_documents,
     split_shares,
 )
+from taam.data.prepare import ledger_table
 from taam.data.sources import DataError, Document
 from taam.languages import byte_premiums
 
@@ -111,5 +113,14 @@ def test_the_dev_split_is_inside_the_share_and_leaves_the_heldout_split_alone():
         totals["english_equivalent_words"] + totals["dev_english_equivalent_words"]
     )
     assert ledger["within_budget"] and totals["dev_tokens"] == 3
+    console = Console(width=160, record=True)
+    console.print(ledger_table(ledger))
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in console.export_text().splitlines()
+        if "│" in line
+    }
+    assert {"training", "dev split", "budgeted"} <= set(rows)  # the console shows what it counts
+    assert f"{ledger['used']:,.0f}" in rows["budgeted"]
     with pytest.raises(DataError, match="dev_fraction"):
         select_documents(data, premiums, total_words=4000, dev_fraction=1.0)

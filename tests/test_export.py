@@ -164,7 +164,8 @@ def test_a_run_on_the_sample_over_the_budget_is_called_what_it_is():
     assert "| GPL-2 / GPL-2+ / CC-BY-SA-3.0 |" in card
     assert "does NOT keep the BabyLM 2026 Multilingual Track's rules" in card
     assert (
-        "words of training text (the run's budget: 270,000,000 English-equivalent words; " in card
+        "words of training and dev text (the run's budget: 270,000,000 English-equivalent words; "
+        in card
     )
     assert "the track allows 100,000,000): NOT met" in card
     assert "@article{albalak2023odm" in card and "littell2017uriel" not in card

@@ -159,8 +159,12 @@ def _train(documents: Mapping, tok_cfg: Mapping):
     )
 
 
+DEV_COUNTED = ("documents", "bytes", "words", "tokens", "english_equivalent_words")
+
+
 def ledger_table(ledger: Mapping) -> Table:
-    """The ledger as a rich table (one row per language, then the totals)."""
+    """The ledger as a rich table: one row per language and their total (training text), then
+    the dev split and the total the budget counts (training + dev: dev text steers training)."""
     counted = budget_rules.unit_name(ledger["unit"])
     table = Table(title=f"Budget ledger: budget {ledger['budget']:,.0f} {counted}")
     for column in (
@@ -174,10 +178,19 @@ def ledger_table(ledger: Mapping) -> Table:
         "budget share",  # the language's part of the budget, in the title's unit
     ):
         table.add_column(column, justify="right")
+    totals = ledger["totals"]
     rows = [
         *list(ledger["languages"].items()),
-        ("total", {**ledger["totals"], "byte_premium": None}),
+        ("training", {**totals, "byte_premium": None}),
     ]
+    if totals.get("dev_documents"):
+        rows[-1][1]["share"] = None  # the budget is shared by training and dev text: below
+        dev = {k: totals[f"dev_{k}"] for k in DEV_COUNTED}
+        both = {k: totals[k] + dev[k] for k in DEV_COUNTED}
+        rows += [
+            ("dev split", {**dev, "byte_premium": None, "share": None}),
+            ("budgeted", {**both, "byte_premium": None, "share": totals["share"]}),
+        ]
     for lang, r in rows:
         table.add_row(
             lang,
@@ -187,7 +200,7 @@ def ledger_table(ledger: Mapping) -> Table:
             f"{r['tokens']:,}",
             "" if r["byte_premium"] is None else f"{r['byte_premium']:.4f}",
             f"{r['english_equivalent_words']:,.0f}",
-            f"{r['share']:,.0f}",
+            "" if r["share"] is None else f"{r['share']:,.0f}",
         )
     return table
 
