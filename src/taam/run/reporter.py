@@ -77,9 +77,9 @@ class RunReporter(L.Callback):
         self.mixer_log.append(step, exposures, record, pi=self.mixer.probs(), signal=signal)
 
     def flush(self) -> None:
-        """Write mixer.csv as it stands (called with every last.ckpt)."""
-        if self.mixer_log.rows:
-            self.mixer_log.write(self.run_dir / "mixer.csv")
+        """Write mixer.csv as it stands (called with every last.ckpt; its header alone before
+        the first update, so every run has one)."""
+        self.mixer_log.write(self.run_dir / "mixer.csv")
 
     def state(self) -> dict:
         """π and exact counts per language now: ``taam_state.json`` of every export."""
@@ -150,7 +150,7 @@ class RunReporter(L.Callback):
     def plot(self, floor: float | None) -> None:
         plots = self.run_dir / "plots"
         try:
-            if (self.run_dir / "mixer.csv").exists():
+            if self.mixer_log.rows:
                 plot_pi(self.run_dir / "mixer.csv", plots / "pi.png", floor, self.run_dir.name)
             if (self.run_dir / "metrics.csv").exists():
                 plot_metrics(

@@ -119,6 +119,7 @@ def setup(
     mixer = build_mixer(cfg.method, cfg.reward, data.mix_context())
     mixer.check_signal(str(cfg.signal.name))
     data.connect(mixer)
+    log.info("%s", describe_mixer(cfg, mixer))
     if global_rank() == 0:
         record_inputs(cfg, run_dir, identity, data, mixer.prior_report)
     loggers = build_loggers(cfg, run_dir, identity)
@@ -195,6 +196,29 @@ def fit_until_done(
         log.warning("%s", note)
         return "interrupted", note
     return ("stopped" if trainer.interrupted else "completed"), None
+
+
+def describe_mixer(cfg: DictConfig, mixer: Mixer) -> str:
+    """One line on what π does and when it first can move, so a short run is not a surprise."""
+    start = " ".join(
+        f"{lang} {p:.2f}" for lang, p in zip(mixer.languages, mixer.probs(), strict=True)
+    )
+    if not mixer.adaptive:
+        return f"mixer: {cfg.method.name}, static π = {start}"
+    dev = cfg.signal.name == "dev"
+    every = int(cfg.signal.every) if dev else int(cfg.method.update_interval)
+    warmup = int(getattr(mixer, "warmup_steps", 0))
+    first = every * max(1, -(-warmup // every))  # the first update at or after the warm-up
+    line = (
+        f"mixer: {cfg.method.name} on the {cfg.signal.name} signal; π starts at {start} and "
+        f"updates every {every} steps ({'signal.every' if dev else 'method.update_interval'}), "
+        f"first at step {first}"
+    )
+    if warmup:
+        line += f" (warm-up: method.mixer.warmup_steps={warmup})"
+    if first > int(cfg.train.max_steps):
+        line += f"; this run of {cfg.train.max_steps} steps ends before it: π stays where it starts"
+    return line
 
 
 def record_inputs(
