@@ -17,13 +17,15 @@ from taam.schema import validate_summarize_config
 
 @entry("summarize", validate_summarize_config)
 def main(cfg: DictConfig) -> None:
-    from taam.report.comparison import summarize
+    from taam.report.comparison import comparability_warning, summarize
     from taam.run.sweep import FAILURES_FILE, merge_failures
 
     failures = []
     if cfg.sweep_dir and Path(cfg.sweep_dir).is_dir():  # the jobs' own failure files, merged
         failures = merge_failures(Path(cfg.sweep_dir))
     runs, written = summarize(cfg.sweep_dir, list(cfg.run_dirs), cfg.out_dir, list(cfg.pool))
+    if warning := comparability_warning(runs, list(cfg.pool)):
+        print(warning)
     print(f"{len(runs)} runs compared; wrote:")
     for path in written:
         print(f"  {path}")

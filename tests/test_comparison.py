@@ -11,6 +11,7 @@ from taam.evaluation.report import COLUMNS
 from taam.io import write_csv, write_json
 from taam.report.comparison import (
     ComparisonError,
+    comparability_warning,
     job_row,
     markdown,
     method_rows,
@@ -201,3 +202,29 @@ def test_a_benchmark_over_splits_pools_the_data_seed_into_one_row(tmp_path):
     assert "mean ± sd over seeds and data.seed" in summary and "Not averaged" not in summary
     with pytest.raises(ComparisonError, match=r"\['data.sed'\] is in no run's config.yaml"):
         summarize(str(tmp_path), [], None, pooled=["data.sed"])
+
+
+def test_runs_of_other_lengths_or_scored_on_other_text_are_flagged(tmp_path):
+    """Rows of one table must be comparable: a 500-step run beside a 60-step one, or held-out
+    BPB beside training-window BPB, gets a caution in summary.md (and on the console)."""
+
+    def config(seed: int, max_steps: int) -> dict:
+        return {
+            "seed": seed,
+            "method": {"name": "Uniform", "mixer": {"_target_": "taam.mixer.base.StaticMixer"}},
+            "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
+            "data": {"languages": LANGS},
+            "train": {"max_steps": max_steps},
+        }
+
+    heldout = {"final": {"eng": 3.5, "zho": 4.0}}
+    make_run(tmp_path, "c_Uniform_seed1", 1, 5.0, 0.6, heldout, config=config(1, 500))
+    make_run(tmp_path, "c_Uniform_seed2", 2, 5.1, 0.5, heldout, config=config(2, 500))
+    assert comparability_warning(load_runs(find_runs(tmp_path))) is None
+
+    make_run(tmp_path, "c_Uniform_seed3", 3, 6.0, 0.5, config=config(3, 60))  # not scored
+    runs = load_runs(find_runs(tmp_path))
+    warning = comparability_warning(runs)
+    assert "train.max_steps (500, 60)" in warning
+    assert "held-out text for some runs and training windows for others" in warning
+    assert f"**{warning}**" in markdown(runs, "c")

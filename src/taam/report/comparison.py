@@ -31,6 +31,7 @@ from taam.report.plots import bpb_by_method, pi_by_method, save_figure
 from taam.report.runs import (
     NOT_IDENTITY,
     RunRecord,
+    differing_keys,
     find_runs,
     group_by_method,
     is_run_dir,
@@ -186,6 +187,7 @@ def markdown(runs: Sequence[RunRecord], title: str, pooled: Sequence[str] = ()) 
         "BPB: the highest raw BPB; best: the lowest over evaluated checkpoints or training "
         "windows. Floor: fraction of mixer updates with π at the floor γ/K (adaptive methods).",
         *_split_note(runs, pooled),
+        *(["", f"**{w}**"] if (w := comparability_warning(runs, pooled)) else []),
         "",
         f"## By configuration (mean ± sd over {' and '.join(['seeds', *pooled])})",
         "",
@@ -265,6 +267,30 @@ def summarize(
         )
     out = Path(out_dir or sweep_dir)
     return runs, write_summary(runs, out, title=out.name, pooled=pooled)
+
+
+# What makes rows of one table comparable: the same length of training, the same text, and
+# BPB measured on the same kind of text. Pooled keys (pool=[data.seed]) are meant to differ.
+COMPARABLE = ("train.max_steps", "data.languages", "data.budget.total_words_m", "data.seed")
+
+
+def comparability_warning(runs: Sequence[RunRecord], pooled: Sequence[str] = ()) -> str | None:
+    """A warning when the compared runs differ in what makes their numbers comparable."""
+    finished = [r for r in runs if r.status in FINISHED]
+    differ = [k for k in differing_keys(finished) if k in COMPARABLE and k not in pooled]
+    problems = [
+        f"{k} ({', '.join(sorted({repr(r.identity.get(k)) for r in finished}))})" for k in differ
+    ]
+    sources = {HELDOUT if "final" in r.heldout else TRAINING for r in finished}
+    if len(sources) > 1:
+        problems.append("BPB from held-out text for some runs and training windows for others")
+    if not problems:
+        return None
+    return (
+        "Caution: these runs are not comparable as they stand; they differ in "
+        + "; ".join(problems)
+        + ". Compare runs of one length and data, all scored by src/eval.py."
+    )
 
 
 def _split_note(runs: Sequence[RunRecord], pooled: Sequence[str] = ()) -> list[str]:
