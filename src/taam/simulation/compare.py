@@ -98,6 +98,18 @@ def method_world(
     return world_from_config(sim, cfg.train.epoch_cap, cache_dir(cfg), cfg.comparison.steps)
 
 
+LEGEND = [
+    "Losses are the final true losses (BP-adjusted, no noise). Oracle: the best static π on a",
+    "grid over the simplex (`comparison.oracle_step`) for the mean or the worst-language loss.",
+    "regret = a method's loss − the oracle's; frac = regret / (uniform's loss − the oracle's)",
+    "(0: as good as the oracle, 1: no better than uniform, < 0: better than any static π);",
+    "closed worst = 1 − frac worst, the share of uniform's worst-language gap closed.",
+    "mean abs(π − 1/K): of the final π (the symmetric control wants 0). floor: the share of the",
+    "second half's updates with a language at the floor (the language most there). reward SNR:",
+    "sd over languages of the mean reward over within-language noise (second half).",
+]
+
+
 def preset_lines(preset: str, found: dict, world: World) -> list[str]:
     """The markdown section of one preset: its oracles and the method table."""
     best, uniform = found["oracles"], found["uniform"]
@@ -106,9 +118,14 @@ def preset_lines(preset: str, found: dict, world: World) -> list[str]:
     for objective in ("mean", "worst"):
         o = best[objective]
         gap = (uniform[objective] - o.value) / o.value
+        where = (
+            f"{100 * gap:.2f}% above"
+            if gap >= 0
+            else "below every grid point: 1/K is off the grid, uniform is the oracle here"
+        )
         lines.append(
             f"- oracle for the {objective} loss: π = {_fmt_pi(o.pi)}, {o.value:.4f} "
-            f"(uniform {uniform[objective]:.4f}, {100 * gap:.2f}% above)"
+            f"(uniform {uniform[objective]:.4f}, {where})"
         )
     lines.append("")
     rows = []
@@ -167,7 +184,7 @@ def compare(cfg: DictConfig) -> Path:
     """Run the comparison; write ``compare.md``, ``compare.json`` and ``plots/pi_<preset>.png``."""
     out = Path(cfg.output_dir or Path("runs/sim") / f"{datetime.now():%Y-%m-%d_%H%M%S}_compare")
     refuse_existing(out, cfg.overwrite)
-    lines = [f"# Simulated comparison: {cfg.seeds} seeds per cell (mean ± sd)", ""]
+    lines = [f"# Simulated comparison: {cfg.seeds} seeds per cell (mean ± sd)", "", *LEGEND, ""]
     report = {}
     with atomic_directory(out) as tmp:
         for preset in cfg.comparison.presets:

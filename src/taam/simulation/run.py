@@ -144,6 +144,9 @@ def simulate(cfg: DictConfig) -> Path:
         "steps": world.steps,
         "updates": len(first.log.rows),
         "floor": mixer.floor,
+        # final_pi … mean_pi_second_half, mixer.csv and plots/pi.png: the first seed's run;
+        # outcome: mean ± sd over all seeds
+        "first_seed": int(cfg.seed),
         "final_pi": dict(zip(langs, first.pi[-1].tolist(), strict=True)),
         "exposures_sequences": dict(zip(langs, first.seen.astype(int).tolist(), strict=True)),
         "time_at_floor": first.log.time_at_floor(),
@@ -159,7 +162,20 @@ def simulate(cfg: DictConfig) -> Path:
             write_json(tmp / "prior.json", mixer.prior_report)
         atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(tmp / "summary.json", summary)
-    log.info("simulated %d × %d steps in %.2f s -> %s", cfg.seeds, world.steps, wall_clock, out)
+    outcome_ = summary["outcome"]
+    log.info(
+        "simulated %d × %d steps in %.2f s -> %s; final π %s, worst loss %.4f ± %.4f, mean loss "
+        "%.4f ± %.4f (mean ± sd over seeds)",
+        cfg.seeds,
+        world.steps,
+        wall_clock,
+        out,
+        " ".join(f"{x} {outcome_['pi'][x]['mean']:.3f}" for x in langs),
+        outcome_["worst_loss"]["mean"],
+        outcome_["worst_loss"]["sd"],
+        outcome_["mean_loss"]["mean"],
+        outcome_["mean_loss"]["sd"],
+    )
     return out
 
 
