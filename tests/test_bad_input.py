@@ -34,10 +34,10 @@ TINY = ["data.budget.total_words_m=0.03", "data.tokenizer.vocab_size=512"]
 ENG_ONLY = ["data.languages=[eng]", "method=uniform"]
 
 
-def existing_run(folder: Path) -> Path:
-    """A finished run's files (what the cases must leave alone), a final/ to push or score."""
+def existing_run(folder: Path, status: str = "completed") -> Path:
+    """A run's files (what the cases must leave alone), a final/ to push or score."""
     folder.mkdir(parents=True)
-    (folder / "summary.json").write_text(json.dumps({**STATE, "status": "completed"}))
+    (folder / "summary.json").write_text(json.dumps({**STATE, "status": status}))
     write_run_files(folder)
     (folder / "last.ckpt").write_bytes(b"not a checkpoint")
     write_export(folder / "final", STATE, 100)
@@ -68,7 +68,12 @@ def world(tmp_path_factory) -> dict[str, Path]:
     (root / "empty").mkdir()
     (root / "not_a_run").mkdir()
     (root / "not_a_run" / "notes.txt").write_text("mine")
-    return {"root": root, "data": data, "existing": existing_run(root / "runs" / "existing")}
+    return {
+        "root": root,
+        "data": data,
+        "existing": existing_run(root / "runs" / "existing"),
+        "interrupted": existing_run(root / "runs" / "interrupted", "interrupted"),
+    }
 
 
 # (entry, arguments, what the one error line must contain); {data}, {existing}, {root} are
@@ -245,7 +250,7 @@ CASES: dict[str, tuple[str, list[str], str]] = {
     ),
     "corrupt last.ckpt": (
         "train",
-        ["run_dir={existing}", "resume=true"],
+        ["run_dir={interrupted}", "resume=true"],  # a completed run is not resumed at all
         "last.ckpt cannot be read",
     ),
     # -- train: data (fail while preparing, before training) -----------------------------
