@@ -212,6 +212,9 @@ def test_a_refused_resume_changes_neither_outcome_nor_config(base, reference):
 
 def test_a_corrupt_last_ckpt_is_one_line_and_changes_nothing(base, reference):
     run_dir = copy_of(reference, "corrupt")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["status"] = "interrupted"  # a completed run is not resumed at all: nothing to read
+    (run_dir / "summary.json").write_text(json.dumps(summary))
     data = (run_dir / "last.ckpt").read_bytes()
     (run_dir / "last.ckpt").write_bytes(data[: len(data) // 2])
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
