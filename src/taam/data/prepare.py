@@ -179,12 +179,15 @@ def ledger_table(ledger: Mapping) -> Table:
     ):
         table.add_column(column, justify="right")
     totals = ledger["totals"]
+    has_dev = bool(totals.get("dev_documents"))  # then the budget is shared: see "budgeted"
     rows = [
         *list(ledger["languages"].items()),
-        ("training", {**totals, "byte_premium": None}),
+        (
+            "training",
+            {**totals, "byte_premium": None, "share": None if has_dev else totals["share"]},
+        ),
     ]
-    if totals.get("dev_documents"):
-        rows[-1][1]["share"] = None  # the budget is shared by training and dev text: below
+    if has_dev:
         dev = {k: totals[f"dev_{k}"] for k in DEV_COUNTED}
         both = {k: totals[k] + dev[k] for k in DEV_COUNTED}
         rows += [

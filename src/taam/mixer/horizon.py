@@ -10,8 +10,8 @@ language, a power law in its own exposure n_i (sequences drawn so far),
 is fitted to its recent losses on the signal (the last ``window`` share of them, at least
 ``points``; dev: every language at each dev evaluation). A forecast lag the evidence cannot tell
 from noise is shrunk away (``margin``, :meth:`HorizonMixer.evidence_scales`). With R sequences
-still to draw and the floor f = s/K (``floor_share`` s: the share of uniform every language keeps), the
-policy solves
+still to draw and the floor f = s/K (``floor_share`` s: the share of uniform every language
+keeps), the policy solves
 
     min_π max_i ℓ̂_i(n_i + π_i·R)   s.t.  Σ_i π_i = 1,  f ≤ π_i ≤ u_i
 

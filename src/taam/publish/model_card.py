@@ -202,9 +202,8 @@ def track_rules(facts: RunFacts, state: Mapping) -> tuple[bool, str]:
     budget_ok = words <= TRACK_BUDGET_WORDS
     epochs_ok = epochs <= TRACK_MAX_EPOCHS and facts.epoch_cap <= TRACK_MAX_EPOCHS
     lines = (
-        f"- Budget: {words:,.0f} English-equivalent words of training and dev text (the run's "
-        f"budget: "
-        f"{_budget(facts)}; the track allows {TRACK_BUDGET_WORDS:,.0f}): "
+        f"- Budget: {words:,.0f} English-equivalent words of training and dev text "
+        f"(the run's budget: {_budget(facts)}; the track allows {TRACK_BUDGET_WORDS:,.0f}): "
         f"{'met' if budget_ok else 'NOT met'}.\n"
         f"- Epochs: at most {epochs:.2f} epochs of any language so far (the run's cap is "
         f"{facts.epoch_cap:g}; the track allows {TRACK_MAX_EPOCHS:g}): "

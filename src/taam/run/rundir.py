@@ -117,18 +117,12 @@ def saved_config(run_dir: Path) -> DictConfig:
     ):
         reward.margin = 0.0
     mixer = OmegaConf.select(saved, "method.mixer")
-    if (
-        mixer is not None
-        and "floor" in mixer
-        and str(mixer.get("_target_", "")).startswith("taam.mixer.horizon.")
-    ):  # horizon's absolute floor f became floor_share = f·K (the same floor at the same K)
+    target = str(mixer.get("_target_", "")) if mixer is not None else ""
+    if target.startswith("taam.mixer.horizon.") and "floor" in mixer:
+        # horizon's absolute floor f became floor_share = f·K (the same floor at the same K)
         mixer.floor_share = round(float(mixer.pop("floor")) * len(saved.data.languages), 12)
-    if (
-        mixer is not None
-        and "update_interval" not in mixer
-        and str(mixer.get("_target_", "")).startswith("taam.mixer.doremi.")
-    ):  # DoReMi's check of the reference's window came later
-        mixer.update_interval = "${..update_interval}"
+    if target.startswith("taam.mixer.doremi.") and "update_interval" not in mixer:
+        mixer.update_interval = "${..update_interval}"  # the reference's window, checked later
     return saved
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,15 +101,6 @@ def doremi_against_uniform(
     return DoremiMixer(context.languages, context.byte_premium, reference, **params)
 
 
-def default_output_dir(identity: RunIdentity, preset: str) -> Path:
-    """``runs/sim/<date>_<preset>_<Method>[-<reward tag>][-<signal>]_seed<seed>``: two presets
-    of one method, or two methods on one preset, never share a folder."""
-    return (
-        Path("runs/sim")
-        / f"{dt.date.today().isoformat()}_{preset}_{identity.label}_seed{identity.seed}"
-    )
-
-
 def refuse_existing(out: Path, overwrite: bool) -> None:
     """An existing output is kept unless ``overwrite=true`` (one-line error, nothing written)."""
     if out.exists() and not overwrite:
@@ -125,7 +116,9 @@ def simulate(cfg: DictConfig) -> Path:
     and mean ± sd), ``config.yaml`` and, for methods with the typological prior, ``prior.json``.
     """
     identity = RunIdentity.of(cfg)
-    out = Path(cfg.output_dir or default_output_dir(identity, cfg.simulation.name))
+    # runs/sim/<date>_<preset>_<Method>…_seed<seed>: two presets of one method never collide
+    named = replace(identity, preset=cfg.simulation.name).name()
+    out = Path(cfg.output_dir or Path("runs/sim") / named)
     refuse_existing(out, cfg.overwrite)
     world = world_from_config(cfg.simulation, cfg.train.epoch_cap, cache_dir(cfg))
     start = time.perf_counter()
