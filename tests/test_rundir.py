@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
 from taam.errors import RunDirError
+from taam.mixer.dro import GroupDroMixer
 from taam.run.identity import RunIdentity
 from taam.run.rundir import check_resume, saved_config, write_config
 from taam.schema import validate_train_config
@@ -115,3 +117,20 @@ def test_a_doremi_run_from_before_the_window_check_resumes(tmp_path):
     OmegaConf.save(old, run_dir / "config.yaml")
     now = compose_config(["method=doremi", "method.mixer.reference_run=/ref"])
     check_resume(run_dir, now, RunIdentity.of(now), "k")  # nothing changed
+
+
+def test_a_group_dro_run_from_before_the_absent_rule_resumes_as_it_was_written(tmp_path):
+    """Its config has no `absent`: it resumes with the official 0 it ran with, and its
+    checkpointed mixer state (no last losses) loads."""
+    run_dir = saved_run(tmp_path, ["method=group_dro"])
+    old = OmegaConf.load(run_dir / "config.yaml")
+    del old.method.mixer["absent"]
+    OmegaConf.save(old, run_dir / "config.yaml")
+
+    saved = saved_config(run_dir)
+    assert saved.method.mixer.absent == "zero"
+    validate_train_config(saved)
+    check_resume(run_dir, saved, RunIdentity.of(saved), "k")  # nothing changed
+    mixer = GroupDroMixer(["eng", "nld"], np.ones(2), absent="zero")
+    mixer.load_state_dict({"languages": ["eng", "nld"], "q": [0.4, 0.6], "updates": 3})
+    assert mixer.last_loss.tolist() == [0.0, 0.0] and mixer.probs().tolist() == [0.4, 0.6]

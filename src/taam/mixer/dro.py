@@ -93,5 +93,6 @@ class GroupDroMixer(Mixer):
     def load_state_dict(self, state: Mapping) -> None:
         self.check_state_languages(state)
         self.q = np.array(state["q"], dtype=np.float64)
-        self.last_loss = np.array(state["last_loss"], dtype=np.float64)
+        # a checkpoint from before absent=last kept no last losses (its run resumes with zero)
+        self.last_loss = np.array(state.get("last_loss", np.zeros(self.k)), dtype=np.float64)
         self.updates = int(state["updates"])

@@ -98,7 +98,8 @@ def saved_config(run_dir: Path) -> DictConfig:
     an earlier TAAM kept elsewhere is moved to where it lives now (:data:`taam.schema.MOVED`,
     e.g. γ from ``method.mixer`` to ``reward.policy``), and v2's lag had no margin then
     (``reward.margin`` = 0), horizon's floor was absolute (``method.mixer.floor`` = f, today
-    ``floor_share`` = f·K), and DoReMi did not check its window against the reference's."""
+    ``floor_share`` = f·K), DoReMi did not check its window against the reference's, and Group
+    DRO gave an absent language loss 0 (``absent=zero``)."""
     saved = OmegaConf.load(run_dir / "config.yaml")
     for old, new in MOVED.items():
         parent, _, key = old.rpartition(".")
@@ -123,6 +124,8 @@ def saved_config(run_dir: Path) -> DictConfig:
         mixer.floor_share = round(float(mixer.pop("floor")) * len(saved.data.languages), 12)
     if target.startswith("taam.mixer.doremi.") and "update_interval" not in mixer:
         mixer.update_interval = "${..update_interval}"  # the reference's window, checked later
+    if target.startswith("taam.mixer.dro.") and "absent" not in mixer:
+        mixer.absent = "zero"  # Group DRO gave an absent language the official loss 0 then
     return saved
 
 
