@@ -12,7 +12,13 @@ from test_comparison import LANGS, PREMIUMS, make_run
 from taam.io import read_csv_rows, write_csv
 from taam.report.benchmark import dev_against_heldout
 from taam.report.runs import load_run
-from taam.report.splits import agreement, select_by_dev, split_lags, split_lags_figure
+from taam.report.splits import (
+    agreement,
+    resolution,
+    select_by_dev,
+    split_lags,
+    split_lags_figure,
+)
 
 
 def run_on_split(tmp_path, split, heldout, dev, dev_se=(0.02, 0.03)):
@@ -138,3 +144,26 @@ def test_selection_by_dev_needs_the_baseline_and_a_rival_on_every_split():
                 *scored("uniform", 1, (2, 2), (2, 2)),
             ]
         )
+
+
+def test_resolution_gives_the_documents_a_lag_needs_from_its_standard_error():
+    # SE 2% over 25 documents: a per-document spread of 10%, so a 1% lag at 2 SE needs
+    # (2·10/1)² = 400 documents; the lags move ±3 over the two splits (SD √18 per language)
+    rows = [
+        {
+            "split": s,
+            "seed": 1,
+            "language": x,
+            "heldout_lag_pct": lag,
+            "heldout_lag_se_pct": 2.0,
+            "heldout_documents": 25,
+        }
+        for s, sign in ((0, 1), (1, -1))
+        for x, lag in (("eng", 3.0 * sign), ("zho", -3.0 * sign))
+    ]
+    res = resolution(rows, "heldout")
+    assert res["per_document_sd_pct"] == pytest.approx(10.0)
+    assert res["documents_needed"] == pytest.approx(400.0)
+    assert res["between_splits_sd_pct"] == pytest.approx(math.sqrt(18.0))
+    assert resolution(rows, "heldout", lag_pct=2.0, z=1.0)["documents_needed"] == pytest.approx(25)
+    assert math.isnan(resolution(rows[:2], "heldout")["between_splits_sd_pct"])  # one split

@@ -86,6 +86,38 @@ def agreement(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def resolution(
+    rows: Sequence[dict[str, Any]], kind: str, lag_pct: float = 1.0, z: float = 2.0
+) -> dict[str, float]:
+    """What a split of ``kind`` (``heldout`` or ``dev``) can resolve, from
+    ``scripts/score_splits.py`` rows (``<kind>_lag_pct``, ``<kind>_lag_se_pct``,
+    ``<kind>_documents``). A lag's standard error over n documents is s/√n (the ratio estimator
+    through the delta method), so each row gives the per-document spread s = SE·√n; with s their
+    median, a split needs n* = (z·s / lag)² documents per language to tell a lag of ``lag_pct``
+    % from zero at ``z`` standard errors (``documents_needed``). ``between_splits_sd_pct`` is
+    the lags' spread over splits (root mean square over languages of each language's SD of its
+    split-mean lag): about ``se_pct`` when splits differ only in which documents they hold."""
+    se = np.array([float(r[f"{kind}_lag_se_pct"]) for r in rows])
+    documents = np.array([float(r[f"{kind}_documents"]) for r in rows])
+    spread = float(np.median(se * np.sqrt(documents)))
+    by_language: dict[str, dict[Any, list[float]]] = {}
+    for row in rows:
+        splits = by_language.setdefault(row["language"], {})
+        splits.setdefault(row["split"], []).append(float(row[f"{kind}_lag_pct"]))
+    variances = [
+        statistics.variance([statistics.fmean(v) for v in splits.values()])
+        for splits in by_language.values()
+        if len(splits) > 1
+    ]
+    return {
+        "documents": float(np.median(documents)),
+        "se_pct": float(np.median(se)),
+        "between_splits_sd_pct": math.sqrt(statistics.fmean(variances)) if variances else math.nan,
+        "per_document_sd_pct": spread,
+        "documents_needed": (z * spread / lag_pct) ** 2,
+    }
+
+
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or x.std() == 0 or y.std() == 0:
         return math.nan
