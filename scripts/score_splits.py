@@ -6,7 +6,13 @@ which scores ``signal.sequences`` windows per language (what the mixer saw). Thi
 so that the question "could any dev-steered mixer know which language lags here?" is asked of
 the whole dev split, with each lag's standard error over documents (ratio estimator)::
 
-    python scripts/score_splits.py /path/benchmark_out_dir [entries=uniform] [out=split_lags_full.csv]
+    python scripts/score_splits.py /path/benchmark_out_dir [entries=uniform] [heldout=split]
+        [out=split_lags_full.csv]
+
+``heldout=unseen`` scores, in place of the held-out split, every document of the corpus that
+the run neither trained on nor held as dev text (the held-out split among them; for the sample
+about 450 documents per language where the split holds 20–25, for zho 126): the same question
+asked of a held-out set that can resolve the lags (the ``heldout_set`` column says which).
 
 It writes ``<out_dir>/split_lags_full.csv`` (the columns of ``split_lags.csv``, plus the entry,
 the held-out lag's SE and the document counts) and prints, for the first entry's runs, the
@@ -30,11 +36,13 @@ import numpy as np
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from taam.data.prepare import prepare_data
+from taam.data.prepare import heldout_hash, prepare_data, select
 from taam.data.shards import read_dev_texts
+from taam.data.sources import load_source
 from taam.evaluation.heldout import bits_per_byte, read_heldout
 from taam.evaluation.scoring import encode_with_bos, sequence_logprobs
 from taam.io import write_csv
+from taam.languages import byte_premiums
 from taam.mixer.base import ratio_relative_se
 from taam.mixer.rewards import lag_standard_error
 from taam.report.paired import t_interval, wins_ties_losses
@@ -67,6 +75,7 @@ def lag_se_pct(values: dict[str, float], relative_se: dict[str, float]) -> dict[
     return dict(zip(langs, 100 * se, strict=True))
 
 
+HELDOUT_SETS = ("split", "unseen")  # the run's held-out split; every document it did not see
 LAG_TO_RESOLVE = 1.0  # %, the lag issue #22 asks a mixer to close
 TIE = 0.001  # |Δ| counted as a tie, the benchmark's default (configs/benchmark.yaml)
 RUN_NAME = re.compile(r"(?P<entry>.+)_split\d+_seed\d+")
@@ -86,10 +95,38 @@ def split_cache(config, ledger: dict) -> Path:
     return root
 
 
-def score_run(run: Path) -> list[dict]:
+def unseen_texts(run: Path, config, ledger: dict) -> dict[str, list[str]]:
+    """Every document of the run's corpus that it neither trained on nor held as dev text (its
+    held-out split among them): a held-out set many times the split's, drawn from the same
+    corpus. The selection is rebuilt from the run's data config and checked against the
+    ledger's held-out hashes."""
+    data = config.data
+    if data.budget.unit == "tokens":
+        sys.exit(
+            f"error: heldout=unseen rebuilds the selection of {run} without its tokenizer; "
+            "a budget counted in tokens needs it. Use heldout=split."
+        )
+    languages = list(data.languages)
+    documents = {x: load_source(x, str(data.source[x])) for x in languages}
+    selection = select(data, documents, byte_premiums(languages, data.get("byte_premium") or {}))
+    texts = {}
+    for x, chosen in selection.languages.items():
+        if heldout_hash(chosen.heldout) != ledger["heldout_sha256"][x]:
+            sys.exit(
+                f"error: the {x} text of {run}'s data config is not what the run was split from "
+                "(its held-out hash differs from the ledger's); restore the source it trained on."
+            )
+        seen = {id(d) for d in chosen.train + chosen.dev}
+        texts[x] = [d.text for d in documents[x] if id(d) not in seen]
+    return texts
+
+
+def score_run(run: Path, heldout_set: str = "split") -> list[dict]:
     config = OmegaConf.load(run / "config.yaml")
     ledger = json.loads((run / "ledger.json").read_text(encoding="utf-8"))
     heldout_texts, premium = read_heldout(run)
+    if heldout_set == "unseen":
+        heldout_texts = unseen_texts(run, config, ledger)
     context = int(config.model.seq_len)
     data_root = split_cache(config, ledger)
     model = AutoModelForCausalLM.from_pretrained(run / "final").eval()
@@ -104,6 +141,7 @@ def score_run(run: Path) -> list[dict]:
     return [
         {
             "entry": RUN_NAME.fullmatch(run.name)["entry"],
+            "heldout_set": heldout_set,
             "split": ledger["data_seed"],
             "seed": config.seed,
             "language": x,
@@ -124,6 +162,9 @@ def main(out_dir: str, *options: str) -> None:
     settings = dict(o.split("=", 1) for o in options)
     out = Path(out_dir)
     entries = settings.get("entries", "uniform").split(",")
+    heldout_set = settings.get("heldout", "split")
+    if heldout_set not in HELDOUT_SETS:
+        sys.exit(f"error: heldout={heldout_set}; use one of {', '.join(HELDOUT_SETS)}.")
     runs = [
         r
         for r in sorted(out.glob("*_split*_seed*"))
@@ -141,7 +182,7 @@ def main(out_dir: str, *options: str) -> None:
         )
     rows = []
     for run in runs:
-        rows += score_run(run)
+        rows += score_run(run, heldout_set)
         print(
             run.name,
             " ".join(

@@ -9,9 +9,13 @@ import runpy
 import shutil
 
 import pytest
+from omegaconf import OmegaConf
 
 from eval_support import HELDOUT, eval_config, make_run_dir
+from taam.data.prepare import heldout_hash, select
+from taam.data.sources import load_source
 from taam.evaluation import evaluate
+from taam.languages import byte_premiums
 from tests_support import ROOT
 
 SCRIPT = runpy.run_path(str(ROOT / "scripts" / "score_splits.py"))
@@ -59,3 +63,20 @@ def test_whole_split_lags_match_the_evaluator(tmp_path):
     assert (tmp_path / "bench" / "plots" / "dev_selection.png").stat().st_size > 0
     with pytest.raises(SystemExit, match="baseline 'absent'"):
         SCRIPT["main"](str(tmp_path / "bench"), "entries=absent,fixed")
+
+
+def test_unseen_text_is_every_document_the_run_neither_trained_on_nor_held_as_dev(tmp_path):
+    data = OmegaConf.load(ROOT / "configs" / "data" / "sample.yaml")
+    documents = {x: load_source(x, "sample") for x in data.languages}
+    chosen = select(data, documents, byte_premiums(list(data.languages), {})).languages
+    ledger = {"heldout_sha256": {x: heldout_hash(c.heldout) for x, c in chosen.items()}}
+    unseen = SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)
+    for x, c in chosen.items():
+        seen = {d.text for d in c.train + c.dev}
+        assert not seen & set(unseen[x])
+        assert {d.text for d in c.heldout} <= set(unseen[x])
+        assert len(unseen[x]) == len(documents[x]) - len(c.train) - len(c.dev)
+        assert len(unseen[x]) > 4 * len(c.heldout)  # the point: several times the split
+    ledger["heldout_sha256"]["nld"] = "0" * 64  # a corpus that is not the one the run split
+    with pytest.raises(SystemExit, match=r"nld text .* held-out hash differs"):
+        SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,26 +53,15 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
     premiums = byte_premiums(languages, cfg.get("byte_premium") or {})
     documents = {lang: load_source(lang, str(cfg["source"][lang])) for lang in languages}
     tok_cfg = dict(cfg["tokenizer"])
-    budget = cfg["budget"]
     tokenizer, count_tokens = None, None
-    if budget["unit"] == "tokens":  # counting in model tokens needs the tokenizer first
+    if cfg["budget"]["unit"] == "tokens":  # counting in model tokens needs the tokenizer first
         tokenizer = _train(documents, tok_cfg)
         backend = tokenizer.backend_tokenizer
 
         def count_tokens(text: str) -> int:
             return len(backend.encode(text, add_special_tokens=False).ids)
 
-    selection = budget_rules.select_documents(
-        documents,
-        premiums,
-        total_words=float(budget["total_words_m"]) * 1e6,
-        unit=budget["unit"],
-        allocation=budget.get("allocation", "equal"),
-        heldout_fraction=float(cfg["heldout_fraction"]),
-        seed=int(cfg["seed"]),
-        count_tokens=count_tokens,
-        dev_fraction=float(cfg.get("dev_fraction", 0.0)),
-    )
+    selection = select(cfg, documents, premiums, count_tokens)
     check_training_split(selection)
     texts = {
         f"{lang}/{split}": [d.text for d in getattr(sel, split)]
@@ -111,6 +100,27 @@ def prepare_data(cfg: Mapping, seq_len: int, cache_dir: str | Path) -> PreparedD
         lang: heldout_hash(sel.dev) for lang, sel in selection.languages.items()
     }
     return PreparedData(shards=shards, ledger=ledger, tokenizer_dir=shards.tokenizer_dir)
+
+
+def select(
+    cfg: Mapping,
+    documents: Mapping[str, list[Document]],
+    premiums: Mapping,
+    count_tokens: Callable[[str], int] | None = None,
+) -> budget_rules.Selection:
+    """The budget selection the ``data`` config describes (held-out, dev and training split)."""
+    budget = cfg["budget"]
+    return budget_rules.select_documents(
+        documents,
+        premiums,
+        total_words=float(budget["total_words_m"]) * 1e6,
+        unit=budget["unit"],
+        allocation=budget.get("allocation", "equal"),
+        heldout_fraction=float(cfg["heldout_fraction"]),
+        seed=int(cfg["seed"]),
+        count_tokens=count_tokens,
+        dev_fraction=float(cfg.get("dev_fraction", 0.0)),
+    )
 
 
 def heldout_hash(documents: Sequence[Document]) -> str:
