@@ -124,3 +124,19 @@ def test_the_dev_split_is_inside_the_share_and_leaves_the_heldout_split_alone():
     assert f"{ledger['used']:,.0f}" in rows["budgeted"]
     with pytest.raises(DataError, match="dev_fraction"):
         select_documents(data, premiums, total_words=4000, dev_fraction=1.0)
+
+
+def test_heldout_unused_holds_out_what_the_budget_leaves_and_changes_nothing_else():
+    premiums = byte_premiums(["eng", "nld"])
+    data = {"eng": docs(100, 543, "e"), "nld": docs(100, 571, "n")}
+    kwargs = {"total_words": 4000, "heldout_fraction": 0.1, "seed": 3, "dev_fraction": 0.1}
+    split = select_documents(data, premiums, **kwargs)
+    wide = select_documents(data, premiums, **kwargs, heldout_unused=True)
+    for lang in ("eng", "nld"):
+        a, b = split.languages[lang], wide.languages[lang]
+        assert [d.origin for d in a.train] == [d.origin for d in b.train]
+        assert [d.origin for d in a.dev] == [d.origin for d in b.dev]
+        assert [d.origin for d in b.heldout[: len(a.heldout)]] == [d.origin for d in a.heldout]
+        seen = {d.origin for d in a.train + a.dev}
+        assert {d.origin for d in b.heldout} == {d.origin for d in data[lang]} - seen
+        assert len(b.heldout) > 5 * len(a.heldout)

@@ -106,6 +106,9 @@ class DataSchema:
     dev_fraction: float = field(
         default=0.0, metadata=rule("a number in [0, 1) (dev text, inside the budget)", _fraction)
     )
+    heldout_unused: bool = field(
+        default=False, metadata=rule("true or false (documents the budget leaves, held out)")
+    )
     seed: int = field(metadata=rule("an integer ≥ 0", _non_negative))
     tokenizer: TokenizerSchema = field(metadata=rule("tokenizer settings"))
 

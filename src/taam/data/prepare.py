@@ -120,6 +120,7 @@ def select(
         seed=int(cfg["seed"]),
         count_tokens=count_tokens,
         dev_fraction=float(cfg.get("dev_fraction", 0.0)),
+        heldout_unused=bool(cfg.get("heldout_unused", False)),
     )
 
 
