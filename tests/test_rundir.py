@@ -134,3 +134,17 @@ def test_a_group_dro_run_from_before_the_absent_rule_resumes_as_it_was_written(t
     mixer = GroupDroMixer(["eng", "nld"], np.ones(2), absent="zero")
     mixer.load_state_dict({"languages": ["eng", "nld"], "q": [0.4, 0.6], "updates": 3})
     assert mixer.last_loss.tolist() == [0.0, 0.0] and mixer.probs().tolist() == [0.4, 0.6]
+
+
+def test_a_run_from_before_heldout_unused_resumes_with_the_split_alone(tmp_path):
+    run_dir = saved_run(tmp_path, ["method=uniform"])
+    old = OmegaConf.load(run_dir / "config.yaml")
+    del old.data["heldout_unused"]
+    OmegaConf.save(old, run_dir / "config.yaml")
+
+    assert saved_config(run_dir).data.heldout_unused is False
+    now = compose_config(["method=uniform"])
+    check_resume(run_dir, now, RunIdentity.of(now), "k")  # nothing changed
+    wider = compose_config(["method=uniform", "data.heldout_unused=true"])
+    with pytest.raises(RunDirError, match="heldout_unused"):
+        check_resume(run_dir, wider, RunIdentity.of(wider), "k")

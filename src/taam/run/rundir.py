@@ -99,8 +99,12 @@ def saved_config(run_dir: Path) -> DictConfig:
     e.g. γ from ``method.mixer`` to ``reward.policy``), and v2's lag had no margin then
     (``reward.margin`` = 0), horizon's floor was absolute (``method.mixer.floor`` = f, today
     ``floor_share`` = f·K), DoReMi did not check its window against the reference's, and Group
-    DRO gave an absent language loss 0 (``absent=zero``)."""
+    DRO gave an absent language loss 0 (``absent=zero``); the held-out split was the split alone
+    (``data.heldout_unused`` = false)."""
     saved = OmegaConf.load(run_dir / "config.yaml")
+    data = saved.get("data")
+    if data is not None and "heldout_unused" not in data:
+        data.heldout_unused = False
     for old, new in MOVED.items():
         parent, _, key = old.rpartition(".")
         node = OmegaConf.select(saved, parent)
