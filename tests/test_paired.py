@@ -55,17 +55,20 @@ def test_methods_are_paired_by_seed_and_ranked_by_worst_adjusted_bpb(tmp_path):
 
 
 def test_the_benchmark_refuses_runs_that_differ_in_more_than_method_and_seed(tmp_path):
-    def run(name, method, seed, max_steps):
+    def run(name, method, seed, max_steps, data=None):
         config = {
             "seed": seed,
             "method": {"name": method, "mixer": {"_target_": "taam.mixer.static.uniform"}},
             "reward": {"name": "cross_lingual_deficit", "tag": "cld"},
             "train": {"max_steps": max_steps},
+            "data": data or {"seed": 0, "heldout_unused": False},
         }
         return load_run(make_run(tmp_path, name, seed, 5.0, 0.5, config=config))
 
     groups = {"uniform": [run("u1", "Uniform", 1, 60)], "natural": [run("n1", "Natural", 1, 60)]}
     check_comparable(groups)  # method and seed differ: comparable
+    groups["uniform"].append(run("u2", "Uniform", 2, 60, data={"seed": 0}))  # before the key
+    check_comparable(groups)  # a run from before data.heldout_unused held out the split alone
     groups["natural"].append(run("n2", "Natural", 2, 120))
     with pytest.raises(BenchmarkError, match=r"differ in \['train.max_steps'\]"):
         check_comparable(groups)

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from taam.errors import ComparisonError
 from taam.io import read_csv_rows
 from taam.mixer.factory import mixer_class
 from taam.run.identity import RunIdentity, flat_config
+from taam.run.rundir import saved_config
 from taam.run.status import FINISHED, outcome, read_summary
 
 # Keys that name, place or display a run, and the seed: the rest of the config is its identity.
@@ -96,7 +97,7 @@ def find_runs(folder: str | Path) -> list[Path]:
 def load_run(path: str | Path) -> RunRecord:
     path = Path(path)
     summary = read_summary(path)
-    config = OmegaConf.load(path / "config.yaml") if (path / "config.yaml").exists() else None
+    config = saved_config(path) if (path / "config.yaml").exists() else None
     method = summary.get("method") or config.method.name
     reward = summary["reward"] if "reward" in summary else _config_reward(config)
     tag = config.reward.get("tag", reward) if config is not None and reward else reward

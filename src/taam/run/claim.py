@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from taam.io import remove_stale_temporaries
 from taam.run.checkpoint_io import checkpoint_step
 from taam.run.identity import flat_config
-from taam.run.rundir import LAST_CKPT, RESUME_MAY_CHANGE, RunDirError
+from taam.run.rundir import LAST_CKPT, RESUME_MAY_CHANGE, RunDirError, saved_config
 from taam.run.status import outcome
 
 
@@ -104,7 +104,7 @@ def _check_reusable(path: Path, cfg: DictConfig | None) -> None:
             f"overwritten. Choose another with run_dir=<path>."
         )
     if cfg is not None and (path / "config.yaml").is_file():
-        earlier = flat_config(OmegaConf.load(path / "config.yaml"), RESUME_MAY_CHANGE)
+        earlier = flat_config(saved_config(path), RESUME_MAY_CHANGE)
         if earlier != flat_config(cfg, RESUME_MAY_CHANGE):
             raise RunDirError(
                 f"run directory {path} holds a start of another config that never trained; "
