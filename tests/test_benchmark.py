@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 import re
 import shlex
@@ -86,6 +87,9 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     )  # ranked by the worst language's adjusted BPB
     text = (out / "comparison.md").read_text(encoding="utf-8")
     assert "data seed 0" in text and f"{statistics.fmean(d_worst):+.3f}" in text
+    ledger = json.loads((runs["uniform", 1] / "ledger.json").read_text(encoding="utf-8"))
+    counts = ", ".join(f"{x} {r['heldout_documents']}" for x, r in ledger["languages"].items())
+    assert f"Held-out documents per language: {counts}. On 20–40 documents" in text
     assert {p.name for p in (out / "plots").iterdir()} >= {
         "paired_differences.png",
         "pi_mean_by_method.png",
