@@ -96,11 +96,11 @@ def split_cache(config, ledger: dict) -> Path:
 
 
 def unseen_texts(run: Path, config, ledger: dict) -> dict[str, list[str]]:
-    """Every document of the run's corpus that it neither trained on nor held as dev text (its
-    held-out split among them): a held-out set many times the split's, drawn from the same
-    corpus. The selection is rebuilt from the run's data config and checked against the
+    """Every document of the run's corpus that it neither trained on nor held as dev text: its
+    held-out split as ``data.heldout_unused=true`` makes it (the run's own held-out split first,
+    then what the budget left), rebuilt from the run's data config and checked against the
     ledger's held-out hashes."""
-    data = config.data
+    data = OmegaConf.merge(config.data, {"heldout_unused": True})
     if data.budget.unit == "tokens":
         sys.exit(
             f"error: heldout=unseen rebuilds the selection of {run} without its tokenizer; "
@@ -111,13 +111,13 @@ def unseen_texts(run: Path, config, ledger: dict) -> dict[str, list[str]]:
     selection = select(data, documents, byte_premiums(languages, data.get("byte_premium") or {}))
     texts = {}
     for x, chosen in selection.languages.items():
-        if heldout_hash(chosen.heldout) != ledger["heldout_sha256"][x]:
+        own = chosen.heldout[: ledger["languages"][x]["heldout_documents"]]
+        if heldout_hash(own) != ledger["heldout_sha256"][x]:
             sys.exit(
                 f"error: the {x} text of {run}'s data config is not what the run was split from "
                 "(its held-out hash differs from the ledger's); restore the source it trained on."
             )
-        seen = {id(d) for d in chosen.train + chosen.dev}
-        texts[x] = [d.text for d in documents[x] if id(d) not in seen]
+        texts[x] = [d.text for d in chosen.heldout]
     return texts
 
 

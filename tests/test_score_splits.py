@@ -69,7 +69,10 @@ def test_unseen_text_is_every_document_the_run_neither_trained_on_nor_held_as_de
     data = OmegaConf.load(ROOT / "configs" / "data" / "sample.yaml")
     documents = {x: load_source(x, "sample") for x in data.languages}
     chosen = select(data, documents, byte_premiums(list(data.languages), {})).languages
-    ledger = {"heldout_sha256": {x: heldout_hash(c.heldout) for x, c in chosen.items()}}
+    ledger = {
+        "heldout_sha256": {x: heldout_hash(c.heldout) for x, c in chosen.items()},
+        "languages": {x: {"heldout_documents": len(c.heldout)} for x, c in chosen.items()},
+    }
     unseen = SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)
     for x, c in chosen.items():
         seen = {d.text for d in c.train + c.dev}
