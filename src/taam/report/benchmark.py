@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,13 +277,12 @@ def score(jobs: Sequence[Job], eval_cfg: DictConfig, progress: Progress) -> None
         progress.advance(task)
 
 
-def check_same_heldout(jobs: Sequence[Job]) -> dict[int, dict[str, str]]:
+def check_same_heldout(ledgers: Mapping[str, Mapping]) -> dict[int, dict[str, str]]:
     """Data seed → the held-out text hash per language, which every run of that split shares
-    (checked in each run's ledger)."""
+    (checked in each run's ledger; ``ledgers``: run name → ledger.json)."""
     by_split: dict[int, dict[str, Any]] = {}
-    for job in jobs:
-        ledger = json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8"))
-        by_split.setdefault(ledger.get("data_seed"), {})[job.name] = ledger.get("heldout_sha256")
+    for name, ledger in ledgers.items():
+        by_split.setdefault(ledger.get("data_seed"), {})[name] = ledger.get("heldout_sha256")
     for split, hashes in by_split.items():
         distinct = {json.dumps(h, sort_keys=True) for h in hashes.values()}
         if len(distinct) != 1 or None in hashes.values():
@@ -296,11 +295,10 @@ def check_same_heldout(jobs: Sequence[Job]) -> dict[int, dict[str, str]]:
     return {split: next(iter(hashes.values())) for split, hashes in by_split.items()}
 
 
-def heldout_documents(jobs: Sequence[Job]) -> dict[str, list[int]]:
+def heldout_documents(ledgers: Iterable[Mapping]) -> dict[str, list[int]]:
     """Each language's held-out document counts over the splits (from the ledgers)."""
     counts: dict[str, set[int]] = {}
-    for job in jobs:
-        ledger = json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8"))
+    for ledger in ledgers:
         for lang, row in ledger.get("languages", {}).items():
             counts.setdefault(lang, set()).add(int(row.get("heldout_documents", 0)))
     return {lang: sorted(n) for lang, n in counts.items()}
@@ -330,8 +328,12 @@ def compare(
     for name in [cfg.baseline, *cfg.also_against]:
         if not any(job.entry == name for job in finished):
             raise BenchmarkError(f"the baseline '{name}' has no finished run to compare to.")
-    heldout = check_same_heldout(finished)
-    documents = heldout_documents(finished)
+    ledgers = {
+        job.name: json.loads((job.run_dir / "ledger.json").read_text(encoding="utf-8"))
+        for job in finished
+    }
+    heldout = check_same_heldout(ledgers)
+    documents = heldout_documents(ledgers.values())
     runs = {job: load_run(job.run_dir) for job in finished}
     groups: dict[str, list[RunRecord]] = {}
     for job, run in runs.items():
