@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from taam.report.benchmark import BenchmarkError, plan, run_benchmark, stages
+from taam.report.benchmark import (
+    BenchmarkError,
+    check_same_heldout,
+    heldout_documents,
+    plan,
+    run_benchmark,
+    stages,
+)
 from taam.schema import validate_train_config
 from tests_support import CONFIGS, ROOT, compose_config
 
@@ -218,3 +225,14 @@ def test_splits_train_every_entry_and_seed_on_each_data_seed(tmp_path):
     cfg.splits = 1
     with pytest.raises(BenchmarkError, match="splits=1: the number of data splits"):
         plan(cfg)
+
+
+def test_runs_of_one_split_on_other_held_out_text_are_refused():
+    same = {"data_seed": 0, "heldout_sha256": {"eng": "a"}}
+    assert check_same_heldout({"u1": same, "p1": same}) == {0: {"eng": "a"}}
+    other = {"data_seed": 0, "heldout_sha256": {"eng": "b"}}
+    with pytest.raises(BenchmarkError, match="2 distinct held-out sets"):
+        check_same_heldout({"u1": same, "p1": other})
+    assert heldout_documents(
+        [{"languages": {"eng": {"heldout_documents": n}}} for n in (21, 19, 21)]
+    ) == {"eng": [19, 21]}
