@@ -20,11 +20,11 @@ dev set's, scored for every language, and r̂ = r (full information, Hedge).
 λ = 0 is EXP3. λ > 0 is a KL-regularised (mirror-descent) step towards the anchor a: for a
 constant reward its fixed point is w = a + (η/λ)·r, i.e. π = (1 − γ)·softmax(a + κ·r) + γ/K
 with κ = η/λ (effective tilt (1 − γ)·κ near uniform), so a level reward that never closes (v2)
-moves π by a bounded amount instead of to a corner. ``anchor=init``: a = the initial log-weights (log P⁰ for pstar, so π ∝ P⁰·exp(κ·r));
-``anchor=uniform``: a = 0, so the start (P⁰) is forgotten at rate λ and identical languages
-end at 1/K. Optional Exp3.S weight
-sharing with α (Graves et al. 2017) follows. The EMA of the loss lives here, in the mixer;
-rewards only read ℓ̃ before and after the window.
+moves π by a bounded amount instead of to a corner. ``anchor=init``: a = the initial
+log-weights (log P⁰ for pstar, so π ∝ P⁰·exp(κ·r)); ``anchor=uniform``: a = 0, so the start
+(P⁰) is forgotten at rate λ and identical languages end at 1/K. Optional Exp3.S weight sharing
+with α (Graves et al. 2017) follows. The EMA of the loss lives here, in the mixer; rewards only
+read ℓ̃ before and after the window.
 """
 
 from __future__ import annotations
