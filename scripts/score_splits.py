@@ -11,18 +11,19 @@ the whole dev split, with each lag's standard error over documents (ratio estima
 
 ``heldout=unseen`` scores, in place of the held-out split, every document of the corpus that
 the run neither trained on nor held as dev text (the held-out split among them; for the sample
-about 450 documents per language where the split holds 20–25, for zho 126): the same question
-asked of a held-out set that can resolve the lags (the ``heldout_set`` column says which).
+about 450 documents per language where the split holds 20–25, for zho 126): a lag's SE of
+about 1% where the split's is 2.5% (the ``heldout_set`` column says which set was scored).
 
-It writes ``<out_dir>/split_lags_full.csv`` (the columns of ``split_lags.csv``, plus the entry,
-the held-out lag's SE and the document counts) and prints, for the first entry's runs, the
-agreement of the two splits (``taam.report.splits.agreement``) and what each can resolve
+It writes ``<out_dir>/split_lags_full.csv`` (``split_lags_full_unseen.csv`` with
+``heldout=unseen``: the columns of ``split_lags.csv``, plus the entry, each BPB's relative SE,
+the lag's SE and the document counts) and prints, for the first entry's runs, the agreement of
+the two splits (``taam.report.splits.agreement``) and what each can resolve
 (``taam.report.splits.resolution``: the documents per language a 1% lag needs). ``entries`` is
 a comma-separated list of benchmark entries, or ``all``; with more than one, it also selects, on
 each split, the entry whose whole dev split has the lowest worst-language loss
 (``taam.report.splits.select_by_dev``: what the dev split can tell about which mixture serves
-the lagging language), writes ``dev_selection.csv`` and prints the held-out differences to the
-first entry (the baseline, ``uniform`` by default).
+the lagging language), writes ``dev_selection.csv`` (``dev_selection_unseen.csv``) and prints
+the held-out differences to the first entry (the baseline, ``uniform`` by default).
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def unseen_texts(run: Path, config, ledger: dict) -> dict[str, list[str]]:
     """Every document of the run's corpus that it neither trained on nor held as dev text: its
     held-out split as ``data.heldout_unused=true`` makes it (the run's own held-out split first,
     then what the budget left), rebuilt from the run's data config and checked against the
-    ledger's held-out hashes."""
+    ledger: the held-out and dev hashes, and the training split's documents and bytes (a changed
+    source could keep the first two and move a trained document into what is scored)."""
     data = OmegaConf.merge(config.data, {"heldout_unused": True})
     if data.budget.unit == "tokens":
         sys.exit(
@@ -111,11 +113,19 @@ def unseen_texts(run: Path, config, ledger: dict) -> dict[str, list[str]]:
     selection = select(data, documents, byte_premiums(languages, data.get("byte_premium") or {}))
     texts = {}
     for x, chosen in selection.languages.items():
-        own = chosen.heldout[: ledger["languages"][x]["heldout_documents"]]
-        if heldout_hash(own) != ledger["heldout_sha256"][x]:
+        row = ledger["languages"][x]
+        checks = {
+            "held-out hash": heldout_hash(chosen.heldout[: row["heldout_documents"]])
+            == ledger["heldout_sha256"][x],
+            "dev hash": heldout_hash(chosen.dev) == ledger["dev_sha256"][x],
+            "training documents": len(chosen.train) == row["documents"],
+            "training bytes": sum(d.nbytes for d in chosen.train) == row["bytes"],
+        }
+        differs = [what for what, same in checks.items() if not same]
+        if differs:
             sys.exit(
                 f"error: the {x} text of {run}'s data config is not what the run was split from "
-                "(its held-out hash differs from the ledger's); restore the source it trained on."
+                f"({', '.join(differs)} differ from the ledger's); restore the source it trained on."
             )
         texts[x] = [d.text for d in chosen.heldout]
     return texts
@@ -148,10 +158,12 @@ def score_run(run: Path, heldout_set: str = "split") -> list[dict]:
             "heldout_adj": held_adj[x],
             "heldout_lag_pct": held_lag[x],
             "heldout_lag_se_pct": held_se[x],
+            "heldout_rel_se": held[x][1],
             "heldout_documents": held[x][2],
             "dev_adj": dev_adj[x],
             "dev_lag_pct": dev_lag[x],
             "dev_lag_se_pct": dev_se[x],
+            "dev_rel_se": dev[x][1],
             "dev_documents": dev[x][2],
         }
         for x in premium
@@ -190,12 +202,13 @@ def main(out_dir: str, *options: str) -> None:
                 for r in rows[-3:]
             ),
         )
-    write_csv(out / settings.get("out", "split_lags_full.csv"), rows, list(rows[0]))
+    suffix = "" if heldout_set == "split" else f"_{heldout_set}"  # one set never overwrites another
+    write_csv(out / settings.get("out", f"split_lags_full{suffix}.csv"), rows, list(rows[0]))
     print_agreement([r for r in rows if r["entry"] == baseline])
     if len({r["entry"] for r in rows}) > 1:
         selection = select_by_dev(rows, baseline)
-        print_selection(selection, out / "dev_selection.csv")
-        save_figure(selection_figure(selection), out / "plots" / "dev_selection.png")
+        print_selection(selection, out / f"dev_selection{suffix}.csv")
+        save_figure(selection_figure(selection), out / "plots" / f"dev_selection{suffix}.png")
 
 
 def print_agreement(rows: list[dict]) -> None:

@@ -71,7 +71,15 @@ def test_unseen_text_is_every_document_the_run_neither_trained_on_nor_held_as_de
     chosen = select(data, documents, byte_premiums(list(data.languages), {})).languages
     ledger = {
         "heldout_sha256": {x: heldout_hash(c.heldout) for x, c in chosen.items()},
-        "languages": {x: {"heldout_documents": len(c.heldout)} for x, c in chosen.items()},
+        "dev_sha256": {x: heldout_hash(c.dev) for x, c in chosen.items()},
+        "languages": {
+            x: {
+                "heldout_documents": len(c.heldout),
+                "documents": len(c.train),
+                "bytes": sum(d.nbytes for d in c.train),
+            }
+            for x, c in chosen.items()
+        },
     }
     unseen = SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)
     for x, c in chosen.items():
@@ -80,6 +88,12 @@ def test_unseen_text_is_every_document_the_run_neither_trained_on_nor_held_as_de
         assert {d.text for d in c.heldout} <= set(unseen[x])
         assert len(unseen[x]) == len(documents[x]) - len(c.train) - len(c.dev)
         assert len(unseen[x]) > 4 * len(c.heldout)  # the point: several times the split
-    ledger["heldout_sha256"]["nld"] = "0" * 64  # a corpus that is not the one the run split
-    with pytest.raises(SystemExit, match=r"nld text .* held-out hash differs"):
+    # a source changed after the run: the same held-out and dev text, one more trained byte
+    # (a trained document would now be scored as unseen), then a different held-out split
+    ledger["languages"]["zho"]["bytes"] -= 1
+    with pytest.raises(SystemExit, match=r"zho text .*\(training bytes differ"):
+        SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)
+    ledger["languages"]["zho"]["bytes"] += 1
+    ledger["heldout_sha256"]["nld"] = "0" * 64
+    with pytest.raises(SystemExit, match=r"nld text .*\(held-out hash differ"):
         SCRIPT["unseen_texts"](tmp_path, OmegaConf.create({"data": data}), ledger)
