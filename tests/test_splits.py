@@ -146,24 +146,35 @@ def test_selection_by_dev_needs_the_baseline_and_a_rival_on_every_split():
         )
 
 
-def test_resolution_gives_the_documents_a_lag_needs_from_its_standard_error():
-    # SE 2% over 25 documents: a per-document spread of 10%, so a 1% lag at 2 SE needs
-    # (2·10/1)² = 400 documents; the lags move ±3 over the two splits (SD √18 per language)
-    rows = [
-        {
-            "split": s,
-            "seed": 1,
-            "language": x,
-            "heldout_lag_pct": lag,
-            "heldout_lag_se_pct": 2.0,
-            "heldout_documents": 25,
-        }
-        for s, sign in ((0, 1), (1, -1))
-        for x, lag in (("eng", 3.0 * sign), ("zho", -3.0 * sign))
-    ]
-    res = resolution(rows, "heldout")
-    assert res["per_document_sd_pct"] == pytest.approx(10.0)
-    assert res["documents_needed"] == pytest.approx(400.0)
+def test_resolution_gives_the_documents_a_lag_needs_from_each_languages_spread():
+    # Two languages, each document's relative spread σ = 0.2 (a BPB's relative SE of 0.2/√n):
+    # near level, a lag's SE at n documents each is σ·√(1/2)/√n = 14.1%/√n, so a 1% lag at 2 SE
+    # needs (2·14.1)² ≈ 800 documents per language; the lags move ±3 over the two splits
+    def rows(zho_documents: int) -> list[dict]:
+        return [
+            {
+                "split": s,
+                "seed": 1,
+                "language": x,
+                "heldout_adj": 2.0 * (1 + lag / 100),
+                "heldout_rel_se": 0.2 / math.sqrt(n),
+                "heldout_documents": n,
+                "heldout_lag_pct": lag,
+                "heldout_lag_se_pct": 2.0,
+            }
+            for s, sign in ((0, 1), (1, -1))
+            for x, lag, n in (("eng", 3.0 * sign, 25), ("zho", -3.0 * sign, zho_documents))
+        ]
+
+    res = resolution(rows(25), "heldout")
+    assert res["per_document_sd_pct"] == pytest.approx(100 * 0.2 * math.sqrt(0.5), rel=1e-3)
+    assert res["documents_needed"] == pytest.approx(800.0, rel=2e-3)
     assert res["between_splits_sd_pct"] == pytest.approx(math.sqrt(18.0))
-    assert resolution(rows, "heldout", lag_pct=2.0, z=1.0)["documents_needed"] == pytest.approx(25)
-    assert math.isnan(resolution(rows[:2], "heldout")["between_splits_sd_pct"])  # one split
+    assert res["se_pct"] == 2.0 and res["documents"] == 25
+    low_bar = resolution(rows(25), "heldout", lag_pct=2.0, z=1.0)["documents_needed"]
+    assert low_bar == pytest.approx(800.0 / 16, rel=2e-3)
+    # more documents of one language leave each document's spread, and so n*, as they were
+    assert resolution(rows(400), "heldout")["documents_needed"] == pytest.approx(
+        res["documents_needed"]
+    )
+    assert math.isnan(resolution(rows(25)[:2], "heldout")["between_splits_sd_pct"])  # one split

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from taam.mixer.rewards import lag_standard_error
 from taam.report.runs import RunRecord
 
 
@@ -90,16 +91,29 @@ def resolution(
     rows: Sequence[dict[str, Any]], kind: str, lag_pct: float = 1.0, z: float = 2.0
 ) -> dict[str, float]:
     """What a split of ``kind`` (``heldout`` or ``dev``) can resolve, from
-    ``scripts/score_splits.py`` rows (``<kind>_lag_pct``, ``<kind>_lag_se_pct``,
-    ``<kind>_documents``). A lag's standard error over n documents is s/√n (the ratio estimator
-    through the delta method), so each row gives the per-document spread s = SE·√n; with s their
-    median, a split needs n* = (z·s / lag)² documents per language to tell a lag of ``lag_pct``
-    % from zero at ``z`` standard errors (``documents_needed``). ``between_splits_sd_pct`` is
-    the lags' spread over splits (root mean square over languages of each language's SD of its
-    split-mean lag): about ``se_pct`` when splits differ only in which documents they hold."""
-    se = np.array([float(r[f"{kind}_lag_se_pct"]) for r in rows])
-    documents = np.array([float(r[f"{kind}_documents"]) for r in rows])
-    spread = float(np.median(se * np.sqrt(documents)))
+    ``scripts/score_splits.py`` rows (``<kind>_adj``, ``<kind>_rel_se``: the relative SE of the
+    language's BPB over its ``<kind>_documents``, and ``<kind>_lag_pct``/``<kind>_lag_se_pct``).
+
+    A language's relative SE over n documents is σ/√n, so each row gives its per-document spread
+    σ_x = s_x·√n_x. With every language at the same n, a lag's SE is c_i/√n, c_i the delta-method
+    SE (:func:`taam.mixer.rewards.lag_standard_error`) with the σ in place of the s; with c the
+    median over rows (``per_document_sd_pct``), n* = (z·c / lag)² documents per language tell a
+    lag of ``lag_pct`` % from zero at ``z`` standard errors (``documents_needed``). The
+    languages' own counts need not be equal (the sample's unseen text holds 126 Mandarin
+    documents beside ~450 of the others): σ, not SE·√n of the lag, carries over to another n.
+    ``between_splits_sd_pct`` is the lags' spread over splits (root mean square over languages of
+    each language's SD of its split-mean lag)."""
+    runs: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        runs.setdefault((row.get("entry"), row["split"], row["seed"]), []).append(row)
+    spreads = []
+    for group in runs.values():
+        sigma = [
+            float(r[f"{kind}_rel_se"]) * math.sqrt(float(r[f"{kind}_documents"])) for r in group
+        ]
+        adj = [float(r[f"{kind}_adj"]) for r in group]
+        spreads += list(100 * lag_standard_error(np.array(adj), np.array(sigma)))
+    spread = float(np.median(spreads))
     by_language: dict[str, dict[Any, list[float]]] = {}
     for row in rows:
         splits = by_language.setdefault(row["language"], {})
@@ -110,8 +124,8 @@ def resolution(
         if len(splits) > 1
     ]
     return {
-        "documents": float(np.median(documents)),
-        "se_pct": float(np.median(se)),
+        "documents": float(np.median([float(r[f"{kind}_documents"]) for r in rows])),
+        "se_pct": float(np.median([float(r[f"{kind}_lag_se_pct"]) for r in rows])),
         "between_splits_sd_pct": math.sqrt(statistics.fmean(variances)) if variances else math.nan,
         "per_document_sd_pct": spread,
         "documents_needed": (z * spread / lag_pct) ** 2,
