@@ -21,7 +21,10 @@ import pytest
 from scipy import stats
 
 from taam.report.benchmark import (
+    LAG_SPREAD_PCT,
+    RESOLVED_LAG_PCT,
     BenchmarkError,
+    _documents_line,
     check_same_heldout,
     heldout_documents,
     plan,
@@ -96,7 +99,9 @@ def test_a_tiny_benchmark_pairs_seeds_on_the_same_heldout_text(tiny_overrides, t
     assert "data seed 0" in text and f"{statistics.fmean(d_worst):+.3f}" in text
     ledger = json.loads((runs["uniform", 1] / "ledger.json").read_text(encoding="utf-8"))
     counts = ", ".join(f"{x} {r['heldout_documents']}" for x, r in ledger["languages"].items())
-    assert f"Held-out documents per language: {counts}. On 20–40 documents" in text
+    fewest = min(r["heldout_documents"] for r in ledger["languages"].values())
+    assert f"Held-out documents per language: {counts}. On {fewest} documents a language's" in text
+    assert "`data.heldout_unused=true` also holds out" in text  # the runs did not
     assert {p.name for p in (out / "plots").iterdir()} >= {
         "paired_differences.png",
         "pi_mean_by_method.png",
@@ -236,3 +241,16 @@ def test_runs_of_one_split_on_other_held_out_text_are_refused():
     assert heldout_documents(
         [{"languages": {"eng": {"heldout_documents": n}}} for n in (21, 19, 21)]
     ) == {"eng": [19, 21]}
+
+
+def test_the_documents_line_cautions_where_the_text_cannot_resolve_a_one_percent_lag():
+    few = _documents_line({"eng": [21], "zho": [19, 25]}, heldout_unused=False)
+    assert few.startswith("Held-out documents per language: eng 21, zho 19–25. On 19 documents")
+    assert f"{LAG_SPREAD_PCT / math.sqrt(19):.1f}%" in few and "heldout_unused=true" in few
+    held_all = _documents_line({"eng": [450], "zho": [126]}, heldout_unused=True)
+    assert "On 126 documents" in held_all and "heldout_unused" not in held_all  # already on
+    enough = math.ceil((2 * LAG_SPREAD_PCT / RESOLVED_LAG_PCT) ** 2)
+    assert (
+        _documents_line({"eng": [enough]}, False)
+        == f"Held-out documents per language: eng {enough}."
+    )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -335,6 +336,7 @@ def compare(
     heldout = check_same_heldout(ledgers)
     documents = heldout_documents(ledgers.values())
     runs = {job: load_run(job.run_dir) for job in finished}
+    unused = any(run.identity.get("data.heldout_unused") for run in runs.values())
     groups: dict[str, list[RunRecord]] = {}
     for job, run in runs.items():
         groups.setdefault(job.entry, []).append(run)
@@ -356,7 +358,7 @@ def compare(
         per_seed = seed_differences(groups, baseline, languages)
         tables[baseline] = rows, per_seed
         suffix = "" if baseline == cfg.baseline else f"_vs_{baseline}"
-        text = comparison_markdown(rows, languages, cfg, baseline, heldout, documents)
+        text = comparison_markdown(rows, languages, cfg, baseline, heldout, documents, unused)
         text += "".join(f"\n{line}\n" for line in notes) if baseline == cfg.baseline else ""
         written += [
             atomic_write_text(out_dir / f"comparison{suffix}.md", text),
@@ -412,8 +414,10 @@ def comparison_markdown(
     baseline: str,
     heldout: dict[int, dict[str, str]],
     documents: dict[str, list[int]],
+    heldout_unused: bool,
 ) -> str:
-    """comparison.md: the ranking with paired differences against ``baseline``."""
+    """comparison.md: the ranking with paired differences against ``baseline``
+    (``heldout_unused``: the runs held out every document the budget left)."""
     ci = f"{cfg.confidence:.0%}"
     unit = "seed" if cfg.splits is None else "split (its mean over seeds)"
     table = [
@@ -456,27 +460,37 @@ def comparison_markdown(
         "",
         *_heldout_lines(heldout),
         "",
-        _documents_line(documents),
+        _documents_line(documents, heldout_unused),
     ]
     return "\n".join(lines) + "\n"
 
 
-FEW_HELDOUT = 100  # documents: below this a lag's SE was over 1.2% on both corpora measured
+# A lag's standard error is about LAG_SPREAD_PCT/√n on n documents per language: the
+# per-document spread measured on the sample and `l10n` (docs/mixer.md, "Judged on every unseen
+# document"; scripts/score_splits.py prints it for any corpus).
+LAG_SPREAD_PCT = 12.0
+RESOLVED_LAG_PCT = 1.0  # the lag a verdict should resolve at 2 standard errors
 
 
-def _documents_line(documents: dict[str, list[int]]) -> str:
-    """How much held-out text each language's verdict rests on, with a caution where little."""
+def _documents_line(documents: dict[str, list[int]], heldout_unused: bool) -> str:
+    """How much held-out text each language's verdict rests on, with a caution where it cannot
+    resolve a lag of ``RESOLVED_LAG_PCT``."""
     counts = ", ".join(
         f"{lang} {n[0]}" if len(n) == 1 else f"{lang} {n[0]}–{n[-1]}"
         for lang, n in documents.items()
     )
     line = f"Held-out documents per language: {counts}."
-    if min(min(n) for n in documents.values()) < FEW_HELDOUT:
+    fewest = min(min(n) for n in documents.values())
+    se = LAG_SPREAD_PCT / math.sqrt(max(fewest, 1))
+    if 2 * se > RESOLVED_LAG_PCT:
         line += (
-            " On 20–40 documents a language's lag had a standard error of about 2.5% on the"
-            " sample and `l10n` (docs/mixer.md), too coarse for a 1% difference;"
-            " `data.heldout_unused=true` also holds out every document the budget leaves."
+            f" On {fewest} documents a language's lag has a standard error of about {se:.1f}%"
+            f" ({LAG_SPREAD_PCT:g}%/√n, docs/mixer.md): which language lags by"
+            f" {RESOLVED_LAG_PCT:g}% is not resolved, and the worst-language columns may follow"
+            " the documents drawn rather than the lag."
         )
+        if not heldout_unused:
+            line += " `data.heldout_unused=true` also holds out every document the budget leaves."
     return line
 
 
