@@ -90,8 +90,9 @@ def select_documents(
     does not depend on ``dev_fraction``. A document that would overflow the share is skipped,
     so a share is never exceeded. With ``heldout_unused`` every document left over once the
     share is full joins the held-out split: still outside the budget and never trained on, it
-    lets the evaluation resolve lags of about 1% that a 5% split cannot (where the corpus holds
-    more than the budget takes); the training and dev splits do not change.
+    measures a lag to about 1% (one standard error) where a 5% split gives 2.5% (where the
+    corpus holds more than the budget takes; the documents skipped for overflowing the share
+    are among them, so it leans long); the training and dev splits do not change.
     """
     if not 0 <= dev_fraction < 1:
         raise DataError(f"data.dev_fraction must lie in [0, 1), got {dev_fraction}.")
