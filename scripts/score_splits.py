@@ -79,7 +79,8 @@ def lag_se_pct(values: dict[str, float], relative_se: dict[str, float]) -> dict[
 HELDOUT_SETS = ("split", "unseen")  # the run's held-out split; every document it did not see
 LAG_TO_RESOLVE = 1.0  # %, the lag issue #22 asks a mixer to close
 TIE = 0.001  # |Δ| counted as a tie, the benchmark's default (configs/benchmark.yaml)
-RUN_NAME = re.compile(r"(?P<entry>.+)_split\d+_seed\d+")
+# A benchmark's run directories: <entry>_split<d>_seed<s> (splits=N) or <entry>_seed<s> (one split)
+RUN_NAME = re.compile(r"(?P<entry>.+?)(?:_split\d+)?_seed\d+")
 
 
 def split_cache(config, ledger: dict) -> Path:
@@ -179,13 +180,13 @@ def main(out_dir: str, *options: str) -> None:
         sys.exit(f"error: heldout={heldout_set}; use one of {', '.join(HELDOUT_SETS)}.")
     runs = [
         r
-        for r in sorted(out.glob("*_split*_seed*"))
+        for r in sorted(out.glob("*_seed*"))
         if (match := RUN_NAME.fullmatch(r.name))
         and (entries == ["all"] or match["entry"] in entries)
         and (r / "final").is_dir()
     ]
     if not runs:
-        sys.exit(f"error: no finished <entry>_split<d>_seed<s> runs of {entries} in {out}")
+        sys.exit(f"error: no finished <entry>[_split<d>]_seed<s> runs of {entries} in {out}")
     baseline = "uniform" if entries == ["all"] else entries[0]
     if not any(RUN_NAME.fullmatch(r.name)["entry"] == baseline for r in runs):
         sys.exit(

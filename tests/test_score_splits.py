@@ -63,6 +63,12 @@ def test_whole_split_lags_match_the_evaluator(tmp_path):
     assert (tmp_path / "bench" / "plots" / "dev_selection.png").stat().st_size > 0
     with pytest.raises(SystemExit, match="baseline 'absent'"):
         SCRIPT["main"](str(tmp_path / "bench"), "entries=absent,fixed")
+    # a benchmark of one split names its runs <entry>_seed<s>: scored the same
+    single = tmp_path / "single"
+    shutil.copytree(run, single / "uniform_seed1")
+    SCRIPT["main"](str(single))
+    with (single / "split_lags_full.csv").open(newline="", encoding="utf-8") as f:
+        assert {(r["entry"], r["split"]) for r in csv.DictReader(f)} == {("uniform", "3")}
 
 
 def test_unseen_text_is_every_document_the_run_neither_trained_on_nor_held_as_dev(tmp_path):
