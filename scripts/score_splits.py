@@ -53,6 +53,7 @@ from taam.report.splits import (
     agreement,
     lags_pct,
     resolution,
+    rows_by_run,
     select_by_dev,
     selection_figure,
 )
@@ -256,10 +257,7 @@ def print_selection(selection: list[dict], path: Path) -> None:
 
 def bootstrap_correlation(rows: list[dict], draws: int = 5000) -> tuple[float, float]:
     """The pooled r's 95% percentile interval, resampling whole runs (their languages together)."""
-    runs: dict[tuple, list[dict]] = {}
-    for row in rows:
-        runs.setdefault((row["split"], row["seed"]), []).append(row)
-    groups = list(runs.values())
+    groups = list(rows_by_run(rows).values())
     rng = np.random.default_rng(0)
     values = []
     for _ in range(draws):

@@ -58,14 +58,20 @@ def split_lags(runs: Sequence[RunRecord], languages: Sequence[str]) -> list[dict
     return rows
 
 
+def rows_by_run(rows: Sequence[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """``scripts/score_splits.py`` rows grouped by run, (entry, split, seed) → its languages."""
+    runs: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        runs.setdefault((row.get("entry"), row["split"], row["seed"]), []).append(row)
+    return runs
+
+
 def agreement(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """``runs``; ``worst_agree``: runs where the dev set's worst language is the held-out one;
     ``correlation``: Pearson r of dev and held-out lags over all rows; ``within_language``: the
     same after subtracting each language's mean lag (over runs) from both, i.e. whether the dev
     set follows the split beyond the languages' average lags (NaN where undefined)."""
-    by_run: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_run.setdefault((row["split"], row["seed"]), []).append(row)
+    by_run = rows_by_run(rows)
     agree = sum(
         max(group, key=lambda r: r["heldout_lag_pct"])["language"]
         == max(group, key=lambda r: r["dev_lag_pct"])["language"]
@@ -103,11 +109,8 @@ def resolution(
     documents beside ~450 of the others): σ, not SE·√n of the lag, carries over to another n.
     ``between_splits_sd_pct`` is the lags' spread over splits (root mean square over languages of
     each language's SD of its split-mean lag)."""
-    runs: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
-        runs.setdefault((row.get("entry"), row["split"], row["seed"]), []).append(row)
     spreads = []
-    for group in runs.values():
+    for group in rows_by_run(rows).values():
         sigma = [
             float(r[f"{kind}_rel_se"]) * math.sqrt(float(r[f"{kind}_documents"])) for r in group
         ]
